@@ -1,0 +1,65 @@
+package mediagate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are stable: clients match on them, and api maps each to
+// one HTTP status.
+const (
+	ECONFLICT     = "conflict"            // the resource is not in a state that allows the change
+	EFORBIDDEN    = "forbidden"           // authenticated, but not allowed (scope, signature)
+	EGONE         = "gone"                // existed once, expired since
+	EINTERNAL     = "internal"            // a bug or a backend failure; details are logged, not shown
+	EINVALID      = "invalid"             // malformed or out-of-range input
+	EMISMATCH     = "verification_failed" // uploaded bytes differ from what was declared
+	ENOTFOUND     = "not_found"           // absent, or belongs to another account
+	ETOOLARGE     = "too_large"           // a body or declared size over its limit
+	EUNAUTHORIZED = "unauthorized"        // missing, malformed, expired or revoked credentials
+	EUNAVAILABLE  = "unavailable"         // a backend is down; retry later
+	EUNSUPPORTED  = "unsupported_type"    // a content type that is not allowed
+)
+
+// Error is the one error type of the domain. Its Message is safe to show to the
+// caller; anything else is wrapped with fmt.Errorf and answered as EINTERNAL.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("mediagate error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, "" for nil and
+// EINTERNAL for any other error.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, or
+// "internal error" for any other error, so internal details never leak.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	}
+	return "internal error"
+}

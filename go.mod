@@ -1,0 +1,3 @@
+module mediagate
+
+go 1.26.8

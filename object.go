@@ -1,0 +1,78 @@
+package mediagate
+
+import (
+	"context"
+	"time"
+)
+
+// ObjectState is where an object is in its life.
+type ObjectState string
+
+// An object is pending from create-upload until its bytes are verified, then
+// ready; deleted is final (by the owner, by a failed verification, or because
+// a pending upload expired).
+const (
+	StatePending ObjectState = "pending"
+	StateReady   ObjectState = "ready"
+	StateDeleted ObjectState = "deleted"
+)
+
+// Object is a stored file. Its storage Key is server-made; the user's Filename
+// is metadata only and never touches a path.
+type Object struct {
+	ID          string
+	AccountID   string
+	Key         string // blob store key
+	Filename    string
+	ContentType string // declared while pending, sniffed from the bytes once ready
+	Size        int64  // declared while pending, measured once ready
+	SHA256      string // lower-case hex; declared (optional) while pending, measured once ready
+	State       ObjectState
+	Pinned      bool
+	UploadID    string     // multipart upload id, "" for a single PUT
+	PartSize    int64      // multipart part size, 0 for a single PUT
+	ExpiresAt   *time.Time // a pending upload's deadline; nil once ready
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ObjectFilter selects and pages objects. Zero values mean "any".
+type ObjectFilter struct {
+	State       ObjectState // default: pending and ready, never deleted
+	ContentType string      // exact ("image/png") or a major type with a slash ("image/")
+	Pinned      *bool
+	Limit       int    // 1..1000, default 100
+	Cursor      string // from a previous page's next cursor
+}
+
+// ObjectStore keeps object metadata. Every method that takes an accountID
+// answers ENOTFOUND for another account's object, never EFORBIDDEN.
+type ObjectStore interface {
+	// CreateObject stores a new pending object.
+	CreateObject(ctx context.Context, o *Object) error
+	// Object returns the account's object, or ENOTFOUND if it is absent or deleted.
+	Object(ctx context.Context, accountID, id string) (*Object, error)
+	// Objects returns one page of the account's objects, newest first, and the
+	// cursor of the next page ("" on the last). A malformed cursor is EINVALID.
+	Objects(ctx context.Context, accountID string, f ObjectFilter) ([]*Object, string, error)
+	// CompleteObject makes a pending object ready with the measured size, hash
+	// and content type, and clears its deadline. It returns ENOTFOUND if there is
+	// no such object and ECONFLICT if it is not pending.
+	CompleteObject(ctx context.Context, accountID, id string, size int64, sha256, contentType string, t time.Time) (*Object, error)
+	// DeleteObject marks a pending or ready object deleted, to be purged from
+	// the blob store. It returns ENOTFOUND if it is absent or already deleted.
+	DeleteObject(ctx context.Context, accountID, id string, t time.Time) (*Object, error)
+	// SetPinned sets the pinned flag of a ready object; ENOTFOUND if none,
+	// ECONFLICT if it is not ready.
+	SetPinned(ctx context.Context, accountID, id string, pinned bool, t time.Time) (*Object, error)
+	// ExpirePending marks deleted, at most limit, pending objects whose deadline
+	// is before t, and returns how many it marked.
+	ExpirePending(ctx context.Context, t time.Time, limit int) (int, error)
+	// Unpurged returns at most limit deleted objects whose bytes have not been
+	// confirmed gone from the blob store.
+	Unpurged(ctx context.Context, limit int) ([]*Object, error)
+	// MarkPurged records that the bytes of the given objects are gone.
+	MarkPurged(ctx context.Context, ids []string) error
+	// CountObjects returns how many objects are in each state, for metrics.
+	CountObjects(ctx context.Context) (map[ObjectState]int64, error)
+}

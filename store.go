@@ -1,0 +1,16 @@
+package mediagate
+
+import "context"
+
+// Store is the metadata store: one database (SQLite or PostgreSQL) behind every
+// store interface. storetest holds the suite every implementation passes.
+type Store interface {
+	AccountStore
+	KeyStore
+	ObjectStore
+	SecretStore
+	// Ping reports whether the database answers, for /readyz.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
