@@ -1,0 +1,183 @@
+// Package urlsign signs and verifies the short-lived URLs through which bytes
+// move: PUTs of uploads and parts, GETs of downloads. A URL carries its
+// constraints (expiry, maximum size, content type, upload part, file name) in
+// its query, and an HMAC-SHA256 over the method, the storage key and all of
+// them, so none can be changed without the signature failing.
+//
+// Each serving node signs with its own key, derived from one master secret by
+// HMAC: a node that knows only its own key can mint URLs only for itself.
+package urlsign
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"mediagate"
+)
+
+// Query parameters of a signed URL.
+const (
+	paramExpires  = "X-Mg-Expires"
+	paramMax      = "X-Mg-Max"
+	paramType     = "X-Mg-Type"
+	paramUpload   = "X-Mg-Upload"
+	paramPart     = "X-Mg-Part"
+	paramName     = "X-Mg-Name"
+	paramAccount  = "X-Mg-Account"
+	paramNode     = "X-Mg-Node"
+	paramSig      = "X-Mg-Signature"
+	signedVersion = "mg1"
+)
+
+// Grant is what a signed URL allows: one method on one storage key until
+// Expires, within its constraints.
+type Grant struct {
+	Method      string // "GET" (also allows HEAD) or "PUT"
+	Key         string // blob store key
+	Expires     time.Time
+	MaxSize     int64  // PUT: the most bytes the body may have
+	ContentType string // PUT: the Content-Type the body must declare; GET: the type to answer with
+	UploadID    string // PUT of a multipart part: the upload
+	Part        int    // PUT of a multipart part: its number
+	Filename    string // GET: for Content-Disposition
+	AccountID   string // the account the bytes belong to
+}
+
+// Signer signs and verifies Grants with the key of one node.
+type Signer struct {
+	node string
+	key  []byte
+}
+
+// NodeKey derives the signing key of node from the master secret.
+func NodeKey(master []byte, node string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("mediagate/urlsign/node/" + node))
+	return m.Sum(nil)
+}
+
+// New returns a Signer for node with the key NodeKey(master, node).
+func New(master []byte, node string) *Signer {
+	return &Signer{node: node, key: NodeKey(master, node)}
+}
+
+// NewWithKey returns a Signer for node holding only that node's derived key,
+// as an edge does.
+func NewWithKey(node string, key []byte) *Signer {
+	return &Signer{node: node, key: key}
+}
+
+// Node returns the node name the signer signs for.
+func (s *Signer) Node() string { return s.node }
+
+// Query returns the query string that grants g, signed.
+func (s *Signer) Query(g Grant) string {
+	q := grantValues(g, s.node)
+	q.Set(paramSig, s.sign(g))
+	return q.Encode()
+}
+
+// URL returns base (scheme and host, optionally a path prefix) + "/blob/" + key
+// + the signed query.
+func (s *Signer) URL(base string, g Grant) string {
+	return strings.TrimSuffix(base, "/") + "/blob/" + g.Key + "?" + s.Query(g)
+}
+
+// Verify checks that query grants method on key at now, and returns the grant.
+// It answers EFORBIDDEN for a missing, malformed or altered signature, a URL
+// for another node or another method, and an expired URL.
+func (s *Signer) Verify(method, key string, query url.Values, now time.Time) (Grant, error) {
+	if method == "HEAD" {
+		method = "GET"
+	}
+	g, node, err := parseGrant(method, key, query)
+	if err != nil {
+		return Grant{}, err
+	}
+	sig, err := hex.DecodeString(query.Get(paramSig))
+	if err != nil || len(sig) != sha256.Size {
+		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "missing or malformed URL signature")
+	}
+	if node != s.node {
+		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL was signed for another node")
+	}
+	want, _ := hex.DecodeString(s.sign(g))
+	if !hmac.Equal(sig, want) {
+		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL signature does not match")
+	}
+	if !now.Before(g.Expires) {
+		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL expired at %s", g.Expires.UTC().Format(time.RFC3339))
+	}
+	return g, nil
+}
+
+func (s *Signer) sign(g Grant) string {
+	m := hmac.New(sha256.New, s.key)
+	// Every field is escaped and newline-terminated, so no two grants share a
+	// canonical form.
+	for _, f := range []string{
+		signedVersion, s.node, g.Method, g.Key,
+		strconv.FormatInt(g.Expires.Unix(), 10), strconv.FormatInt(g.MaxSize, 10),
+		g.ContentType, g.UploadID, strconv.Itoa(g.Part), g.Filename, g.AccountID,
+	} {
+		m.Write([]byte(url.QueryEscape(f)))
+		m.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func grantValues(g Grant, node string) url.Values {
+	q := url.Values{}
+	q.Set(paramExpires, strconv.FormatInt(g.Expires.Unix(), 10))
+	q.Set(paramNode, node)
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if g.MaxSize > 0 {
+		q.Set(paramMax, strconv.FormatInt(g.MaxSize, 10))
+	}
+	if g.Part > 0 {
+		q.Set(paramPart, strconv.Itoa(g.Part))
+	}
+	set(paramType, g.ContentType)
+	set(paramUpload, g.UploadID)
+	set(paramName, g.Filename)
+	set(paramAccount, g.AccountID)
+	return q
+}
+
+func parseGrant(method, key string, q url.Values) (Grant, string, error) {
+	bad := func(what string) (Grant, string, error) {
+		return Grant{}, "", mediagate.Errorf(mediagate.EFORBIDDEN, "malformed signed URL: %s", what)
+	}
+	for k, v := range q {
+		if len(v) != 1 && strings.HasPrefix(k, "X-Mg-") {
+			return bad("repeated " + k)
+		}
+	}
+	g := Grant{Method: method, Key: key, ContentType: q.Get(paramType), UploadID: q.Get(paramUpload),
+		Filename: q.Get(paramName), AccountID: q.Get(paramAccount)}
+	exp, err := strconv.ParseInt(q.Get(paramExpires), 10, 64)
+	if err != nil || exp <= 0 {
+		return bad("expiry")
+	}
+	g.Expires = time.Unix(exp, 0)
+	if v := q.Get(paramMax); v != "" {
+		if g.MaxSize, err = strconv.ParseInt(v, 10, 64); err != nil || g.MaxSize <= 0 {
+			return bad("max size")
+		}
+	}
+	if v := q.Get(paramPart); v != "" {
+		if g.Part, err = strconv.Atoi(v); err != nil || g.Part <= 0 {
+			return bad("part number")
+		}
+	}
+	return g, q.Get(paramNode), nil
+}
