@@ -2,6 +2,8 @@ package mediagate
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"slices"
 	"time"
 )
@@ -64,4 +66,22 @@ type KeyStore interface {
 	RevokeKey(ctx context.Context, accountID, id string, t time.Time) error
 	// TouchKey records t as the key's last use.
 	TouchKey(ctx context.Context, id string, t time.Time) error
+}
+
+// NewAPIKey makes a key for the account with a fresh 256-bit secret, and
+// returns it with the secret, which is never stored and must be shown once.
+func NewAPIKey(accountID, name string, scopes []Scope, now time.Time) (*APIKey, string) {
+	var b [32]byte
+	rand.Read(b[:])
+	secret := KeySecretPrefix + idEncoding.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(secret))
+	return &APIKey{
+		ID:        NewID(PrefixKey),
+		AccountID: accountID,
+		Name:      name,
+		Hint:      secret[:len(KeySecretPrefix)+6],
+		Hash:      sum[:],
+		Scopes:    slices.Clone(scopes),
+		CreatedAt: now.UTC(),
+	}, secret
 }

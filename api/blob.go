@@ -1,0 +1,161 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"mediagate"
+	"mediagate/urlsign"
+)
+
+// blobs serves the local blob endpoint: signed PUTs of uploads and parts, and
+// signed GETs of downloads, straight between the socket and the blob store.
+type blobs struct {
+	objects mediagate.ObjectStore
+	store   mediagate.BlobStore
+	signer  *urlsign.Signer
+	now     func() time.Time
+}
+
+// handleBlobPut takes the bytes of a pending upload (or one of its parts)
+// through a URL signed by handleCreateUpload or handleSignParts. The bytes
+// stream to the store, which makes them visible only once complete and within
+// the signed size.
+func handleBlobPut(b *blobs) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.PathValue("key")
+		g, err := b.signer.Verify(http.MethodPut, key, r.URL.Query(), b.now())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if g.ContentType != "" && mediaType(r.Header.Get("Content-Type")) != g.ContentType {
+			writeError(w, r, mediagate.Errorf(mediagate.EFORBIDDEN, "Content-Type must be %s, as the URL was signed for", g.ContentType))
+			return
+		}
+		if r.ContentLength > g.MaxSize {
+			writeError(w, r, mediagate.Errorf(mediagate.ETOOLARGE, "body of %d bytes is over the %d this URL allows", r.ContentLength, g.MaxSize))
+			return
+		}
+		o, err := b.objects.Object(r.Context(), g.AccountID, objectIDOfKey(key))
+		switch {
+		case err != nil:
+			writeError(w, r, err)
+			return
+		case o.Key != key || o.State != mediagate.StatePending:
+			writeError(w, r, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s and takes no more bytes", o.ID, o.State))
+			return
+		}
+		body := &deadlineReader{r: r.Body, rc: http.NewResponseController(w)}
+		var info mediagate.BlobInfo
+		if g.UploadID != "" {
+			mp, ok := b.store.(mediagate.Multiparter)
+			if !ok {
+				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "this blob store takes no multipart uploads"))
+				return
+			}
+			var p mediagate.Part
+			p, err = mp.PutPart(r.Context(), key, g.UploadID, g.Part, body, g.MaxSize)
+			info.Size = p.Size
+			w.Header().Set("ETag", p.ETag)
+		} else {
+			info, err = b.store.Put(r.Context(), key, body, g.MaxSize)
+			if info.SHA256 != "" {
+				w.Header().Set("ETag", `"`+info.SHA256+`"`)
+			}
+		}
+		if body.err != nil && !errors.Is(body.err, io.EOF) {
+			err = mediagate.Errorf(mediagate.EINVALID, "request body ended early: %v", body.err)
+		}
+		if err != nil {
+			w.Header().Del("ETag")
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, struct {
+			Size int64 `json:"size"`
+		}{info.Size})
+	})
+}
+
+// deadlineReader pushes the connection's read deadline forward as bytes
+// arrive, so a large upload may take as long as it needs while a stalled one
+// is cut off, and records the first read error (the client's, not the store's).
+type deadlineReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	n     int64
+	next  int64
+	err   error
+}
+
+const stallTimeout = 30 * time.Second
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if d.n >= d.next {
+		d.rc.SetReadDeadline(time.Now().Add(stallTimeout))
+		d.next = d.n + 4<<20
+	}
+	n, err := d.r.Read(p)
+	d.n += int64(n)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// handleBlobGet serves the bytes a signed GET URL grants, with Range (single
+// and multiple), HEAD, ETag and If-None-Match from http.ServeContent, and
+// sendfile(2) when the store hands out a file.
+func handleBlobGet(b *blobs) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.PathValue("key")
+		g, err := b.signer.Verify(r.Method, key, r.URL.Query(), b.now())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		f, info, err := b.store.Open(r.Context(), key)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		defer f.Close()
+		h := w.Header()
+		ct := g.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		h.Set("Content-Type", ct)
+		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, info.ModTime.UnixNano(), info.Size))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
+		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(time.Until(g.Expires)/time.Second), 10)+", immutable")
+		if g.Filename != "" {
+			h.Set("Content-Disposition", contentDisposition(ct, g.Filename, r.URL.Query().Has("download")))
+		}
+		// A large download may take long; allow a minute plus 1 MiB/s.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
+		http.ServeContent(w, r, "", info.ModTime, f)
+	})
+}
+
+// contentDisposition shows media inline and offers anything else (or anything
+// when download is asked for) as an attachment, under the object's file name.
+func contentDisposition(contentType, filename string, download bool) string {
+	disp := "attachment"
+	major, _, _ := strings.Cut(contentType, "/")
+	if !download && (major == "image" || major == "audio" || major == "video" || contentType == "application/pdf" || contentType == "text/plain") {
+		disp = "inline"
+	}
+	if v := mime.FormatMediaType(disp, map[string]string{"filename": filename}); v != "" {
+		return v
+	}
+	return disp
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"mime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config holds an API node's limits and defaults. DefaultConfig gives sane ones.
+type Config struct {
+	BaseURL       string        // public base URL of this node, for signed URLs ("http://127.0.0.1:8080")
+	UploadTTL     time.Duration // how long a pending upload waits for its bytes before it is swept
+	MaxObjectSize int64         // the largest object anyone may upload
+	MaxSinglePut  int64         // larger uploads must be multipart (S3's limit: 5 GiB)
+	PartSize      int64         // default multipart part size
+	MinPartSize   int64         // smallest part but the last (S3's limit: 5 MiB)
+	AllowedTypes  []string      // content types objects may have: exact, or "major/*"
+	DownloadTTL   time.Duration // default lifetime of a download URL
+	MaxURLTTL     time.Duration // the longest lifetime a caller may ask for
+	TokenTTL      time.Duration // lifetime of a user's access token
+}
+
+// DefaultConfig returns the defaults of `mediagate serve`.
+func DefaultConfig() Config {
+	return Config{
+		BaseURL:       "http://127.0.0.1:8080",
+		UploadTTL:     time.Hour,
+		MaxObjectSize: 50 << 30,
+		MaxSinglePut:  5 << 30,
+		PartSize:      16 << 20,
+		MinPartSize:   5 << 20,
+		AllowedTypes:  DefaultAllowedTypes,
+		DownloadTTL:   15 * time.Minute,
+		MaxURLTTL:     7 * 24 * time.Hour,
+		TokenTTL:      12 * time.Hour,
+	}
+}
+
+// DefaultAllowedTypes are images, audio, video, PDF and text.
+var DefaultAllowedTypes = []string{"image/*", "audio/*", "video/*", "application/pdf", "text/*"}
+
+// activeTypes can carry script a browser would run. A wildcard never admits
+// them; only an exact entry in AllowedTypes does.
+var activeTypes = []string{"text/html", "image/svg+xml", "application/xhtml+xml", "text/javascript", "text/xml", "application/xml"}
+
+// allowedType reports whether the media type (parameters ignored) is allowed.
+func (c Config) allowedType(contentType string) bool {
+	mt := mediaType(contentType)
+	if mt == "" {
+		return false
+	}
+	for _, a := range c.AllowedTypes {
+		if a == mt {
+			return true
+		}
+		if major, ok := strings.CutSuffix(a, "/*"); ok && strings.HasPrefix(mt, major+"/") && !slices.Contains(activeTypes, mt) {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaType returns the lower-case media type of a Content-Type value without
+// its parameters, or "" if it does not parse.
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || !strings.Contains(mt, "/") {
+		return ""
+	}
+	return mt
+}

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"mediagate"
+	"mediagate/urlsign"
+)
+
+// objects holds what the object handlers share.
+type objects struct {
+	store  mediagate.ObjectStore
+	blobs  mediagate.BlobStore
+	signer *urlsign.Signer
+	cfg    Config
+	now    func() time.Time
+}
+
+// object loads the caller's object named in the path, or answers ENOTFOUND.
+func (h *objects) object(w http.ResponseWriter, r *http.Request) (*mediagate.Object, bool) {
+	id := r.PathValue("id")
+	if !mediagate.ValidID(mediagate.PrefixObject, id) {
+		writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "object %q not found", id))
+		return nil, false
+	}
+	o, err := h.store.Object(r.Context(), principalFrom(r.Context()).AccountID, id)
+	if err != nil {
+		writeError(w, r, err)
+		return nil, false
+	}
+	return o, true
+}
+
+type listObjectsResponse struct {
+	Objects    []objectJSON `json:"objects"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+func handleListObjects(h *objects) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := mediagate.ObjectFilter{Cursor: q.Get("cursor"), ContentType: q.Get("type")}
+		switch s := mediagate.ObjectState(q.Get("state")); s {
+		case "", mediagate.StatePending, mediagate.StateReady, mediagate.StateDeleted:
+			f.State = s
+		default:
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "state must be pending, ready or deleted"))
+			return
+		}
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "limit must be 1 to 1000"))
+				return
+			}
+			f.Limit = n
+		}
+		if v := q.Get("pinned"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "pinned must be true or false"))
+				return
+			}
+			f.Pinned = &b
+		}
+		list, next, err := h.store.Objects(r.Context(), principalFrom(r.Context()).AccountID, f)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := listObjectsResponse{Objects: make([]objectJSON, 0, len(list)), NextCursor: next}
+		for _, o := range list {
+			out.Objects = append(out.Objects, newObjectJSON(o))
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func handleGetObject(h *objects) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o, ok := h.object(w, r); ok {
+			encode(w, http.StatusOK, newObjectJSON(o))
+		}
+	})
+}
+
+// handleDeleteObject deletes an object and its bytes. The row stays as a
+// tombstone in state "deleted"; the bytes go at once, or at the next sweep.
+func handleDeleteObject(h *objects) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, ok := h.object(w, r)
+		if !ok {
+			return
+		}
+		o, err := h.store.DeleteObject(r.Context(), o.AccountID, o.ID, h.now())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		purge(r.Context(), h.store, h.blobs, o)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handlePin(h *objects, pinned bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, ok := h.object(w, r)
+		if !ok {
+			return
+		}
+		o, err := h.store.SetPinned(r.Context(), o.AccountID, o.ID, pinned, h.now())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, newObjectJSON(o))
+	})
+}
+
+type downloadURLRequest struct {
+	ExpiresIn int64 `json:"expires_in"` // seconds; 0: the default
+}
+
+type downloadURLResponse struct {
+	Method    string    `json:"method"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// handleDownloadURL signs a GET URL for a ready object.
+func handleDownloadURL(h *objects) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, ok := h.object(w, r)
+		if !ok {
+			return
+		}
+		req, err := decode[downloadURLRequest](w, r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		ttl := time.Duration(req.ExpiresIn) * time.Second
+		switch {
+		case req.ExpiresIn == 0:
+			ttl = h.cfg.DownloadTTL
+		case req.ExpiresIn < 0 || ttl > h.cfg.MaxURLTTL:
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "expires_in must be 1 to %d seconds", int64(h.cfg.MaxURLTTL/time.Second)))
+			return
+		}
+		u, exp, err := h.downloadURL(o, ttl)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, downloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp})
+	})
+}
+
+// handleContent redirects to a fresh download URL.
+func handleContent(h *objects) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, ok := h.object(w, r)
+		if !ok {
+			return
+		}
+		u, _, err := h.downloadURL(o, h.cfg.DownloadTTL)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, u, http.StatusFound)
+	})
+}
+
+func (h *objects) downloadURL(o *mediagate.Object, ttl time.Duration) (string, time.Time, error) {
+	if o.State != mediagate.StateReady {
+		return "", time.Time{}, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s; only ready objects can be downloaded", o.ID, o.State)
+	}
+	// Whole seconds, rounded up, as the URL carries them.
+	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
+	g := urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp, ContentType: o.ContentType,
+		Filename: o.Filename, AccountID: o.AccountID}
+	return h.signer.URL(h.cfg.BaseURL, g), exp, nil
+}

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"net/http"
+
+	"mediagate"
+)
+
+// route is one entry of the API: its ServeMux pattern, its handler, and what
+// /openapi.json says of it. The document is generated from this table, so a
+// route cannot exist undocumented.
+type route struct {
+	pattern string
+	handler http.Handler
+	doc     operation
+}
+
+// routes lists every route of the API.
+func routes(d Deps) []route {
+	auth := &authenticator{keys: d.Store, tokens: d.Tokens, now: d.Now}
+	anyone, read, write := auth.require(""), auth.require(mediagate.ScopeObjectsRead), auth.require(mediagate.ScopeObjectsWrite)
+	up := &uploads{objects: d.Store, blobs: d.Blobs, signer: d.Signer, cfg: d.Config, now: d.Now}
+	obj := &objects{store: d.Store, blobs: d.Blobs, signer: d.Signer, cfg: d.Config, now: d.Now}
+	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
+	id := pathParam("id", "The object's id (obj_…).")
+	return []route{
+		{"POST /v1/auth/signup", handleSignup(d.Store, d.Tokens, d.Now), operation{Tag: "auth",
+			Summary: "Create an account and its first user; answers a token.", Status: 201,
+			Request: signupRequest{}, Response: signupResponse{}}},
+		{"POST /v1/auth/login", handleLogin(d.Store, d.Tokens), operation{Tag: "auth",
+			Summary: "Sign in with email and password; answers a token.", Request: loginRequest{}, Response: loginResponse{}}},
+
+		{"POST /v1/keys", anyone(handleCreateKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
+			Summary: "Create an API key with at most the caller's scopes. The secret is shown only here.",
+			Status:  201, Request: createKeyRequest{}, Response: keyJSON{}}},
+		{"GET /v1/keys", anyone(handleListKeys(d.Store)), operation{Tag: "keys", Auth: "any",
+			Summary: "List the account's API keys, revoked ones included.", Response: struct {
+				Keys []keyJSON `json:"keys"`
+			}{}}},
+		{"DELETE /v1/keys/{id}", anyone(handleRevokeKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
+			Summary: "Revoke an API key; it stops working at once.", Status: 204,
+			Params: []param{pathParam("id", "The key's id (key_…).")}}},
+
+		{"POST /v1/uploads", write(handleCreateUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Declare an upload; answers a pending object and a signed PUT URL (or the multipart layout).",
+			Status:  201, Request: createUploadRequest{}, Response: createUploadResponse{}}},
+		{"POST /v1/uploads/{id}/parts", write(handleSignParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Sign PUT URLs for parts of a multipart upload (up to 1000 per call).",
+			Params:  []param{id}, Request: signPartsRequest{}, Response: partsResponse{}}},
+		{"GET /v1/uploads/{id}/parts", write(handleListParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "List the parts received so far, to resume an upload.", Params: []param{id}, Response: struct {
+				Parts []partJSON `json:"parts"`
+			}{}}},
+		{"POST /v1/uploads/{id}/complete", write(handleCompleteUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Verify size, checksum and real content type; the object becomes ready. 422 on a mismatch.",
+			Params:  []param{id}, Response: objectJSON{}}},
+		{"DELETE /v1/uploads/{id}", write(handleAbortUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Abort a pending upload and discard its bytes.", Status: 204, Params: []param{id}}},
+
+		{"GET /v1/objects", read(handleListObjects(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
+			Summary: "List objects, newest first, one page at a time.", Response: listObjectsResponse{}, Params: []param{
+				queryParam("limit", "integer", "Page size, 1 to 1000 (default 100)."),
+				queryParam("cursor", "string", "next_cursor of the previous page."),
+				queryParam("state", "string", "pending, ready or deleted (default: pending and ready)."),
+				queryParam("type", "string", "Exact content type, or a major type with a slash (image/)."),
+				queryParam("pinned", "boolean", "Only pinned (true) or unpinned (false) objects."),
+			}}},
+		{"GET /v1/objects/{id}", read(handleGetObject(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
+			Summary: "Get an object.", Params: []param{id}, Response: objectJSON{}}},
+		{"DELETE /v1/objects/{id}", write(handleDeleteObject(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Delete an object and its bytes.", Status: 204, Params: []param{id}}},
+		{"POST /v1/objects/{id}/pin", write(handlePin(obj, true)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Pin a ready object.", Params: []param{id}, Response: objectJSON{}}},
+		{"DELETE /v1/objects/{id}/pin", write(handlePin(obj, false)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
+			Summary: "Unpin an object.", Params: []param{id}, Response: objectJSON{}}},
+		{"POST /v1/objects/{id}/url", read(handleDownloadURL(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
+			Summary: "Sign a download URL for a ready object.", Params: []param{id},
+			Request: downloadURLRequest{}, Response: downloadURLResponse{}}},
+		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
+			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
+
+		{"PUT /blob/{key...}", handleBlobPut(bl), operation{Tag: "blobs", Auth: "signed URL",
+			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Body: "application/octet-stream",
+			Params: []param{pathParam("key", "Storage key, from the signed URL.")}}},
+		{"GET /blob/{key...}", handleBlobGet(bl), operation{Tag: "blobs", Auth: "signed URL",
+			Summary: "Serve bytes through a signed URL, with Range, HEAD, ETag and If-None-Match.", Body: "application/octet-stream",
+			Params: []param{pathParam("key", "Storage key, from the signed URL.")}}},
+
+		{"GET /healthz", handleHealthz(), operation{Tag: "operations", Summary: "Liveness: 200 while the process serves."}},
+		{"GET /readyz", handleReadyz(d.Checks), operation{Tag: "operations", Summary: "Readiness: 200 when every backend answers, 503 naming the one that does not."}},
+		{"GET /metrics", metricsHandler(d.Metrics), operation{Tag: "operations", Summary: "Prometheus metrics.", Body: "text/plain"}},
+		{"GET /openapi.json", handleOpenAPI(), operation{Tag: "operations", Summary: "This document.", Body: "application/json"}},
+		{"GET /docs", handleDocs(), operation{Tag: "operations", Summary: "The API reference, rendered from this document.", Body: "text/html"}},
+	}
+}
+
+func metricsHandler(m *Metrics) http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return m.Handler()
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"encoding/hex"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"mediagate"
+	"mediagate/urlsign"
+)
+
+// uploads holds what the upload handlers share.
+type uploads struct {
+	objects mediagate.ObjectStore
+	blobs   mediagate.BlobStore
+	signer  *urlsign.Signer
+	cfg     Config
+	now     func() time.Time
+}
+
+type createUploadRequest struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Multipart   bool   `json:"multipart"`
+	PartSize    int64  `json:"part_size"`
+}
+
+// instruction tells a client how to send bytes: one signed request.
+type instruction struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+type createUploadResponse struct {
+	Object    objectJSON     `json:"object"`
+	Upload    *instruction   `json:"upload,omitempty"`
+	Multipart *multipartJSON `json:"multipart,omitempty"`
+}
+
+// handleCreateUpload checks a declared upload and answers with a pending
+// object and where to send its bytes: one signed PUT, or for multipart the
+// part layout (part URLs come from handleSignParts).
+func handleCreateUpload(u *uploads) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		req, err := decode[createUploadRequest](w, r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		o, err := u.newObject(p.AccountID, req)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		ctx := r.Context()
+		if o.PartSize > 0 {
+			mp, ok := u.blobs.(mediagate.Multiparter)
+			if !ok {
+				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "this server's blob store does not take multipart uploads"))
+				return
+			}
+			if o.UploadID, err = mp.CreateMultipart(ctx, o.Key); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+		if err := u.objects.CreateObject(ctx, o); err != nil {
+			if o.UploadID != "" {
+				u.blobs.(mediagate.Multiparter).AbortMultipart(ctx, o.Key, o.UploadID)
+			}
+			writeError(w, r, err)
+			return
+		}
+		resp := createUploadResponse{Object: newObjectJSON(o)}
+		if o.UploadID != "" {
+			resp.Multipart = resp.Object.Multipart
+		} else {
+			resp.Upload = u.putInstruction(o, 0)
+		}
+		w.Header().Set("Location", "/v1/objects/"+o.ID)
+		encode(w, http.StatusCreated, resp)
+	})
+}
+
+// newObject validates a create-upload request and returns the pending object.
+func (u *uploads) newObject(accountID string, req createUploadRequest) (*mediagate.Object, error) {
+	name, err := sanitizeFilename(req.Filename)
+	if err != nil {
+		return nil, err
+	}
+	ct := mediaType(req.ContentType)
+	switch {
+	case req.ContentType == "":
+		return nil, mediagate.Errorf(mediagate.EINVALID, "content_type is required")
+	case ct == "":
+		return nil, mediagate.Errorf(mediagate.EINVALID, "content_type %q is not a media type", req.ContentType)
+	case !u.cfg.allowedType(ct):
+		return nil, mediagate.Errorf(mediagate.EUNSUPPORTED, "content type %s is not allowed here (allowed: %s)",
+			ct, strings.Join(u.cfg.AllowedTypes, ", "))
+	case req.Size <= 0:
+		return nil, mediagate.Errorf(mediagate.EINVALID, "size must be a positive number of bytes")
+	case req.Size > u.cfg.MaxObjectSize:
+		return nil, mediagate.Errorf(mediagate.ETOOLARGE, "size %d is over the limit of %d bytes", req.Size, u.cfg.MaxObjectSize)
+	}
+	sum := strings.ToLower(req.SHA256)
+	if b, err := hex.DecodeString(sum); sum != "" && (err != nil || len(b) != 32) {
+		return nil, mediagate.Errorf(mediagate.EINVALID, "sha256 must be 64 hex digits")
+	}
+	var partSize int64
+	if req.Multipart || req.PartSize > 0 || req.Size > u.cfg.MaxSinglePut {
+		if partSize, err = u.choosePartSize(req.Size, req.PartSize); err != nil {
+			return nil, err
+		}
+	}
+	now := u.now().UTC().Truncate(time.Microsecond) // what the stores keep
+	exp := now.Add(u.cfg.UploadTTL)
+	id := mediagate.NewID(mediagate.PrefixObject)
+	return &mediagate.Object{
+		ID: id, AccountID: accountID, Key: objectKey(id), Filename: name, ContentType: ct, Size: req.Size,
+		SHA256: sum, State: mediagate.StatePending, PartSize: partSize, ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+func (u *uploads) choosePartSize(size, asked int64) (int64, error) {
+	maxPart := u.cfg.MaxSinglePut
+	if asked > 0 {
+		if asked < u.cfg.MinPartSize || asked > maxPart {
+			return 0, mediagate.Errorf(mediagate.EINVALID, "part_size must be between %d and %d bytes", u.cfg.MinPartSize, maxPart)
+		}
+		if partCount(size, asked) > mediagate.MaxParts {
+			return 0, mediagate.Errorf(mediagate.EINVALID, "part_size %d makes more than %d parts", asked, mediagate.MaxParts)
+		}
+		return asked, nil
+	}
+	ps := u.cfg.PartSize
+	for partCount(size, ps) > mediagate.MaxParts {
+		ps *= 2
+	}
+	return min(ps, maxPart), nil
+}
+
+// putInstruction signs the PUT of a whole object (part 0) or of one part.
+func (u *uploads) putInstruction(o *mediagate.Object, part int) *instruction {
+	g := urlsign.Grant{Method: http.MethodPut, Key: o.Key, Expires: *o.ExpiresAt, MaxSize: o.Size,
+		ContentType: o.ContentType, AccountID: o.AccountID}
+	headers := map[string]string{"Content-Type": o.ContentType}
+	if part > 0 {
+		g.UploadID, g.Part, g.MaxSize, g.ContentType = o.UploadID, part, partLen(o.Size, o.PartSize, part), ""
+		headers = map[string]string{}
+	}
+	return &instruction{Method: http.MethodPut, URL: u.signer.URL(u.cfg.BaseURL, g), Headers: headers,
+		ExpiresAt: o.ExpiresAt.UTC()}
+}
+
+// objectKey is the storage key of an object: its id under a two-character
+// directory, so no directory of a local store grows past ~1000 entries per
+// million objects.
+func objectKey(id string) string {
+	rest := strings.TrimPrefix(id, mediagate.PrefixObject)
+	return rest[:2] + "/" + id
+}
+
+// objectIDOfKey inverts objectKey.
+func objectIDOfKey(key string) string { return path.Base(key) }
+
+// sanitizeFilename keeps the base name of a client's file name, without
+// directories, control characters or leading dots, so it is safe to show and
+// to put in a Content-Disposition. It is metadata only, never a path.
+func sanitizeFilename(name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", mediagate.Errorf(mediagate.EINVALID, "filename must be UTF-8")
+	}
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(path.Clean("/" + name))
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '"' || r == ';' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	switch {
+	case name == "" || name == "/":
+		return "", mediagate.Errorf(mediagate.EINVALID, "filename is required and must name a file")
+	case len(name) > 255:
+		return "", mediagate.Errorf(mediagate.EINVALID, "filename must be at most 255 bytes")
+	}
+	return name, nil
+}

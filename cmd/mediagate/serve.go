@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"mediagate"
+	"mediagate/api"
+	"mediagate/sweeper"
+	"mediagate/urlsign"
+)
+
+func init() {
+	commands["serve"] = command{"run the API server, blob endpoint and sweeper", runServe}
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "serve", "[flags]")
+	var b backendFlags
+	b.register(fs, e)
+	cfg := api.DefaultConfig()
+	ed := &envDefaults{e: e}
+	listen := fs.String("listen", e.envOr("MEDIAGATE_LISTEN", "127.0.0.1:8080"), "address to listen on (env MEDIAGATE_LISTEN)")
+	publicURL := fs.String("public-url", e.getenv("MEDIAGATE_PUBLIC_URL"), "base URL clients reach this node at, used in signed URLs (default http://LISTEN) (env MEDIAGATE_PUBLIC_URL)")
+	node := fs.String("node", e.envOr("MEDIAGATE_NODE", "origin"), "node name; its URL-signing key is derived from it (env MEDIAGATE_NODE)")
+	fs.DurationVar(&cfg.UploadTTL, "upload-ttl", ed.duration("MEDIAGATE_UPLOAD_TTL", cfg.UploadTTL), "how long a pending upload waits for its bytes (env MEDIAGATE_UPLOAD_TTL)")
+	maxSize := byteSize(ed.size("MEDIAGATE_MAX_OBJECT_SIZE", cfg.MaxObjectSize))
+	fs.Var(&maxSize, "max-object-size", "largest object accepted, e.g. 50GiB (env MEDIAGATE_MAX_OBJECT_SIZE)")
+	partSize := byteSize(ed.size("MEDIAGATE_PART_SIZE", cfg.PartSize))
+	fs.Var(&partSize, "part-size", "default multipart part size (env MEDIAGATE_PART_SIZE)")
+	types := fs.String("allowed-types", e.envOr("MEDIAGATE_ALLOWED_TYPES", strings.Join(cfg.AllowedTypes, ",")), "comma-separated content types objects may have; major/* for a family (env MEDIAGATE_ALLOWED_TYPES)")
+	sweepEvery := fs.Duration("sweep-interval", ed.duration("MEDIAGATE_SWEEP_INTERVAL", time.Minute), "how often expired uploads and deleted bytes are swept (env MEDIAGATE_SWEEP_INTERVAL)")
+	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := ed.err(); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Args())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	cfg.MaxObjectSize, cfg.PartSize = int64(maxSize), int64(partSize)
+	cfg.AllowedTypes = splitList(*types)
+	if cfg.PartSize < cfg.MinPartSize {
+		return usageError("--part-size must be at least %d bytes", cfg.MinPartSize)
+	}
+
+	// Listen first, so a taken port fails before anything else happens.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	defer ln.Close()
+	cfg.BaseURL = strings.TrimSuffix(*publicURL, "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
+
+	store, err := b.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := b.openBlobs()
+	if err != nil {
+		return err
+	}
+	master, err := ensureSecret(ctx, store, "urlsign/master")
+	if err != nil {
+		return err
+	}
+	tokens, err := api.NewTokens(ctx, store, cfg.TokenTTL, time.Now)
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, e, store, cfg.BaseURL); err != nil {
+		return err
+	}
+
+	handler := api.NewHandler(api.Deps{
+		Store: store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
+		Checks: map[string]api.Checker{"db": store.Ping, "blobs": func(ctx context.Context) error {
+			_, err := blobs.Stat(ctx, "readyz-probe")
+			if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
+				return nil
+			}
+			return err
+		}},
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // blob bodies push their own deadline forward as bytes arrive
+		WriteTimeout:      time.Minute, // blob downloads set theirs by size
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		(&sweeper.Sweeper{Objects: store, Blobs: blobs, Interval: *sweepEvery, Logger: log}).Run(ctx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "mediagate: serving on %s (docs: %s/docs)\n", cfg.BaseURL, cfg.BaseURL)
+	log.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.BaseURL, "node", *node)
+
+	select {
+	case err := <-serveErr:
+		cancel()
+		<-sweepDone
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	defer done()
+	err = srv.Shutdown(shutdownCtx)
+	<-sweepDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// ensureSecret returns the secret called name, making a random one if none.
+func ensureSecret(ctx context.Context, store mediagate.SecretStore, name string) ([]byte, error) {
+	v := make([]byte, 32)
+	rand.Read(v)
+	s, _, err := store.EnsureSecret(ctx, &mediagate.Secret{Name: name, Value: v, CreatedAt: time.Now().UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("load secret %s: %w", name, err)
+	}
+	return s.Value, nil
+}
+
+// bootstrap makes, on the very first start of a database, an admin account
+// and an admin API key, and prints the key once.
+func bootstrap(ctx context.Context, e *env, store mediagate.Store, baseURL string) error {
+	now := time.Now().UTC()
+	_, created, err := store.EnsureSecret(ctx, &mediagate.Secret{Name: "bootstrap", Value: []byte(now.Format(time.RFC3339)), CreatedAt: now})
+	if err != nil || !created {
+		return err
+	}
+	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "admin", CreatedAt: now}
+	if err := store.CreateAccount(ctx, acct); err != nil {
+		return fmt.Errorf("create admin account: %w", err)
+	}
+	key, secret := mediagate.NewAPIKey(acct.ID, "admin (first start)", mediagate.AllScopes, now)
+	if err := store.CreateKey(ctx, key); err != nil {
+		return fmt.Errorf("create admin key: %w", err)
+	}
+	fmt.Fprintf(e.stdout, `mediagate: first start: created the admin account %s.
+  Admin API key (shown only now, keep it safe): %s
+  Try: curl -H "Authorization: Bearer %s" %s/v1/keys
+`, acct.ID, secret, secret, baseURL)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// envDefaults reads flag defaults from the environment and keeps the errors
+// of malformed values, to be reported before anything starts.
+type envDefaults struct {
+	e    *env
+	errs []error
+}
+
+func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
+	v := d.e.getenv(name)
+	if v == "" {
+		return def
+	}
+	t, err := time.ParseDuration(v)
+	if err != nil || t <= 0 {
+		d.errs = append(d.errs, fmt.Errorf("%s=%q is not a positive duration (examples: 90s, 1h)", name, v))
+		return def
+	}
+	return t
+}
+
+func (d *envDefaults) size(name string, def int64) int64 {
+	v := d.e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := parseSize(v)
+	if err != nil {
+		d.errs = append(d.errs, fmt.Errorf("%s: %v", name, err))
+		return def
+	}
+	return n
+}
+
+func (d *envDefaults) err() error {
+	if err := errors.Join(d.errs...); err != nil {
+		return usageError("%v", err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+// Package sweeper runs the background duties of an API node: it expires
+// pending uploads whose deadline passed and purges the bytes of deleted
+// objects that are not yet gone from the blob store.
+package sweeper
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"mediagate"
+)
+
+// batch bounds the work of one pass, so a backlog is worked off in steps.
+const batch = 500
+
+// Sweeper expires and purges objects every Interval.
+type Sweeper struct {
+	Objects  mediagate.ObjectStore
+	Blobs    mediagate.BlobStore
+	Interval time.Duration // default one minute
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Run sweeps once at start and then every Interval until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) error {
+	if s.Interval <= 0 {
+		s.Interval = time.Minute
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Result counts what one Sweep did.
+type Result struct {
+	Expired int // pending uploads marked deleted
+	Purged  int // deleted objects whose bytes were removed
+	Failed  int // purges that failed and will be retried
+}
+
+// Sweep expires overdue pending uploads, then purges deleted objects, until
+// there is nothing left to do or ctx ends.
+func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
+	var res Result
+	for {
+		n, err := s.Objects.ExpirePending(ctx, s.Now(), batch)
+		res.Expired += n
+		if err != nil {
+			return res, err
+		}
+		if n < batch {
+			break
+		}
+	}
+	failed := map[string]bool{}
+	for {
+		list, err := s.Objects.Unpurged(ctx, batch)
+		if err != nil {
+			return res, err
+		}
+		progress := false
+		for _, o := range list {
+			if failed[o.ID] {
+				continue
+			}
+			if err := mediagate.PurgeObject(ctx, s.Objects, s.Blobs, o); err != nil {
+				failed[o.ID] = true
+				s.Logger.Warn("purge failed; will retry next sweep", "object", o.ID, "err", err)
+				continue
+			}
+			res.Purged++
+			progress = true
+		}
+		if !progress || len(list) < batch {
+			break
+		}
+	}
+	res.Failed = len(failed)
+	if res.Expired+res.Purged+res.Failed > 0 {
+		s.Logger.Info("swept", "expired", res.Expired, "purged", res.Purged, "failed", res.Failed)
+	}
+	return res, nil
+}
