@@ -88,11 +88,11 @@ func handleBlobPut(b *blobs) http.Handler {
 // arrive, so a large upload may take as long as it needs while a stalled one
 // is cut off, and records the first read error (the client's, not the store's).
 type deadlineReader struct {
-	r     io.Reader
-	rc    *http.ResponseController
-	n     int64
-	next  int64
-	err   error
+	r    io.Reader
+	rc   *http.ResponseController
+	n    int64
+	next int64
+	err  error
 }
 
 const stallTimeout = 30 * time.Second

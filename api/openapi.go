@@ -28,7 +28,9 @@ type param struct {
 	Name, In, Type, Description string
 }
 
-func pathParam(name, desc string) param { return param{Name: name, In: "path", Type: "string", Description: desc} }
+func pathParam(name, desc string) param {
+	return param{Name: name, In: "path", Type: "string", Description: desc}
+}
 func queryParam(name, typ, desc string) param {
 	return param{Name: name, In: "query", Type: typ, Description: desc}
 }
@@ -48,7 +50,7 @@ func openAPIDocument() map[string]any {
 	}
 	problemSchema := map[string]any{"type": "object", "properties": map[string]any{
 		"type": str(), "title": str(), "status": map[string]any{"type": "integer"}, "detail": str(),
-		"code": map[string]any{"type": "string", "description": "Stable machine-readable error code.", "enum": codes()},
+		"code":       map[string]any{"type": "string", "description": "Stable machine-readable error code.", "enum": codes()},
 		"request_id": str(),
 	}}
 	return map[string]any{
@@ -79,9 +81,9 @@ func (op operation) openAPI() map[string]any {
 	problem := map[string]any{"description": "Error", "content": map[string]any{
 		"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
 	out := map[string]any{
-		"summary":     op.Summary,
-		"tags":        []string{op.Tag},
-		"responses":   map[string]any{itoa(status): ok, "default": problem},
+		"summary":   op.Summary,
+		"tags":      []string{op.Tag},
+		"responses": map[string]any{itoa(status): ok, "default": problem},
 	}
 	switch op.Auth {
 	case "":
