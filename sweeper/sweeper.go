@@ -25,20 +25,15 @@ type Sweeper struct {
 
 // Run sweeps once at start and then every Interval until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) error {
-	if s.Interval <= 0 {
-		s.Interval = time.Minute
+	interval := s.Interval
+	if interval <= 0 {
+		interval = time.Minute
 	}
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	if s.Logger == nil {
-		s.Logger = slog.Default()
-	}
-	t := time.NewTicker(s.Interval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.Error("sweep failed", "err", err)
+			s.logger().Error("sweep failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -60,7 +55,11 @@ type Result struct {
 func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	var res Result
 	for {
-		n, err := s.Objects.ExpirePending(ctx, s.Now(), batch)
+		now := time.Now
+		if s.Now != nil {
+			now = s.Now
+		}
+		n, err := s.Objects.ExpirePending(ctx, now(), batch)
 		res.Expired += n
 		if err != nil {
 			return res, err
@@ -82,7 +81,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			}
 			if err := mediagate.PurgeObject(ctx, s.Objects, s.Blobs, o); err != nil {
 				failed[o.ID] = true
-				s.Logger.Warn("purge failed; will retry next sweep", "object", o.ID, "err", err)
+				s.logger().Warn("purge failed; will retry next sweep", "object", o.ID, "err", err)
 				continue
 			}
 			res.Purged++
@@ -94,7 +93,14 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	}
 	res.Failed = len(failed)
 	if res.Expired+res.Purged+res.Failed > 0 {
-		s.Logger.Info("swept", "expired", res.Expired, "purged", res.Purged, "failed", res.Failed)
+		s.logger().Info("swept", "expired", res.Expired, "purged", res.Purged, "failed", res.Failed)
 	}
 	return res, nil
+}
+
+func (s *Sweeper) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
