@@ -42,7 +42,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	if sub == "create-key" {
 		fs.Var(&scopes, "scope", "scope to grant (repeatable; default: "+joinScopes(mediagate.UserScopes)+")")
 	}
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
 	want := map[string]int{"create-account": 1, "create-key": 2, "list-accounts": 0, "rotate-jwt-key": 0, "migrate": 0}
@@ -51,8 +52,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		fmt.Fprint(e.stderr, adminUsage)
 		return usageError("admin: unknown subcommand %q", sub)
 	}
-	if fs.NArg() != n {
-		return usageError("admin %s takes %d argument(s), got %d", sub, n, fs.NArg())
+	if len(pos) != n {
+		return usageError("admin %s takes %d argument(s), got %d", sub, n, len(pos))
 	}
 	store, err := b.openStore(ctx)
 	if err != nil {
@@ -62,7 +63,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	now := time.Now().UTC()
 	switch sub {
 	case "create-account":
-		name := strings.TrimSpace(fs.Arg(0))
+		name := strings.TrimSpace(pos[0])
 		if name == "" {
 			return usageError("admin create-account: NAME must not be empty")
 		}
@@ -72,7 +73,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintln(e.stdout, a.ID)
 	case "create-key":
-		a, err := store.Account(ctx, fs.Arg(0))
+		a, err := store.Account(ctx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -86,7 +87,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 				granted = append(granted, mediagate.Scope(s))
 			}
 		}
-		k, secret := mediagate.NewAPIKey(a.ID, fs.Arg(1), granted, now)
+		k, secret := mediagate.NewAPIKey(a.ID, pos[1], granted, now)
 		if err := store.CreateKey(ctx, k); err != nil {
 			return err
 		}

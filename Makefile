@@ -1,0 +1,36 @@
+# mediagate: `make run` starts the server on the embedded default (SQLite +
+# ./data); `make test` runs every test. CI runs `make test` through .ci/run.
+
+GO ?= go
+
+.PHONY: run build test deps vet fuzz bench clean
+
+run: deps
+	$(GO) run ./cmd/mediagate serve
+
+build: deps
+	$(GO) build -o bin/mediagate ./cmd/mediagate
+
+# deps installs what the build needs beyond Go modules (a C compiler for the
+# SQLite driver) when it is missing.
+deps:
+	@bash scripts/deps.sh
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -race -count=1 ./...
+
+# fuzz runs each fuzz target for a while (FUZZTIME, default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./urlsign
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf bin
