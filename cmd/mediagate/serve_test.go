@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -58,7 +59,7 @@ func startServe(t *testing.T, dataDir string, args ...string) *served {
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn"}, args...)
 	go func() { done <- run(ctx, args, func(string) string { return "" }, nil, out, io.Discard) }()
 	s := &served{data: dataDir}
-	s.stop = func() error {
+	s.stop = sync.OnceValue(func() error {
 		cancel()
 		select {
 		case err := <-done:
@@ -66,7 +67,7 @@ func startServe(t *testing.T, dataDir string, args ...string) *served {
 		case <-time.After(10 * time.Second):
 			return fmt.Errorf("serve did not stop within 10s of its context ending")
 		}
-	}
+	})
 	t.Cleanup(func() { s.stop() })
 	deadline := time.After(15 * time.Second)
 	for s.url == "" {
