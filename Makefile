@@ -28,6 +28,8 @@ test: deps vet
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./urlsign
+	$(GO) test -run '^$$' -fuzz FuzzSanitizeFilename -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./api
 
 bench: build
 	bash bench/run.sh

@@ -187,7 +187,9 @@ func sanitizeFilename(name string) (string, error) {
 		}
 		return r
 	}, name)
-	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	for trimmed := ""; trimmed != name; {
+		trimmed, name = name, strings.TrimLeft(strings.TrimSpace(name), ".")
+	}
 	switch {
 	case name == "" || name == "/":
 		return "", mediagate.Errorf(mediagate.EINVALID, "filename is required and must name a file")
