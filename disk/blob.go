@@ -1,0 +1,266 @@
+// Package disk stores blob bytes as files in a local directory: the embedded
+// default behind --blobs file://dir.
+//
+// Layout under the root directory:
+//
+//	objects/<key>            one regular file per blob, the key's '/' as directories
+//	tmp/                     bytes being received; renamed into place when whole
+//	uploads/<id>/key         a multipart upload: the key it was created for
+//	uploads/<id>/<n>         part n: a 65-byte header (hex SHA-256 and '\n'), then the bytes
+//
+// tmp/ sits on the same file system as objects/ and uploads/, so the rename
+// that publishes a blob or a part is atomic: readers see the old bytes or the
+// new, never a mix.
+package disk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"mediagate"
+)
+
+var (
+	_ mediagate.BlobStore   = (*BlobStore)(nil)
+	_ mediagate.Multiparter = (*BlobStore)(nil)
+)
+
+// StaleAge is how long a temp file may go unmodified before Open removes it as
+// the leftover of a crash.
+const StaleAge = time.Hour
+
+// MaxKeyLen is the longest key the store accepts, in bytes.
+const MaxKeyLen = 512
+
+// BlobStore is a mediagate.BlobStore and mediagate.Multiparter on a local
+// directory. It is safe for concurrent use. Several BlobStores (or processes)
+// may share a directory for Put, Open, Stat and Delete; multipart uploads lock
+// within one BlobStore only, so one upload must be driven through one of them.
+type BlobStore struct {
+	objects, tmp, uploads string
+	locks                 [64]sync.RWMutex // per multipart upload, striped by id
+}
+
+// Open returns a store on dir, creating its directories as needed, and removes
+// temp files older than StaleAge, the leftovers of a crash. Not all temp
+// files: another process may be writing into the same directory right now.
+// A live writer's file changes while bytes flow, and servers time out a
+// stalled body long before an hour.
+func Open(dir string) (*BlobStore, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open blob dir: %w", err)
+	}
+	s := &BlobStore{
+		objects: filepath.Join(dir, "objects"),
+		tmp:     filepath.Join(dir, "tmp"),
+		uploads: filepath.Join(dir, "uploads"),
+	}
+	for _, d := range []string{s.objects, s.tmp, s.uploads} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("open blob dir: %w", err)
+		}
+	}
+	if err := s.removeStale(time.Now().Add(-StaleAge)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *BlobStore) removeStale(before time.Time) error {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return fmt.Errorf("clean blob temp dir: %w", err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			continue // gone already, or still fresh
+		}
+		if err := os.RemoveAll(filepath.Join(s.tmp, e.Name())); err != nil {
+			return fmt.Errorf("clean blob temp dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// Put stores what r yields under key; see mediagate.BlobStore. The bytes are
+// on stable storage when Put returns, since the caller will record the blob
+// as ready: the file is fsynced before the rename and its directory after it
+// (directories the rename needed are created but not fsynced one by one; a
+// journaling file system commits them before the rename that uses them).
+// Put answers EINVALID for a malformed key and ECONFLICT when key is a
+// directory prefix of another key or has a blob as its prefix ("a" and "a/b"
+// cannot both exist on a file system).
+func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	path, err := s.path(key)
+	if err != nil {
+		return mediagate.BlobInfo{}, err
+	}
+	sp, err := s.spool(ctx, r, max, false)
+	if err != nil {
+		return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
+	}
+	if err := publish(sp.name, path); err != nil {
+		os.Remove(sp.name)
+		return mediagate.BlobInfo{}, putErr(key, err)
+	}
+	return mediagate.BlobInfo{Key: key, Size: sp.size, SHA256: sp.sum, ModTime: sp.mod}, nil
+}
+
+// Open returns the blob's *os.File, so net/http can send it with sendfile(2).
+// BlobInfo.SHA256 is "": the store does not keep it.
+func (s *BlobStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, mediagate.BlobInfo, error) {
+	path, err := s.path(key)
+	if err != nil {
+		return nil, mediagate.BlobInfo{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, mediagate.BlobInfo{}, notFound(key, err)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, mediagate.BlobInfo{}, notFound(key, err)
+	}
+	return f, info(key, fi), nil
+}
+
+// Stat returns the blob's size and modification time, or ENOTFOUND.
+func (s *BlobStore) Stat(ctx context.Context, key string) (mediagate.BlobInfo, error) {
+	path, err := s.path(key)
+	if err != nil {
+		return mediagate.BlobInfo{}, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return mediagate.BlobInfo{}, notFound(key, err)
+	}
+	return info(key, fi), nil
+}
+
+// Delete removes the blob and then any directories its removal left empty.
+// Deleting a missing key, or a key that is only a prefix of others, is nil.
+func (s *BlobStore) Delete(ctx context.Context, key string) error {
+	path, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	// unlink(2), not os.Remove: it never removes a directory.
+	if err := syscall.Unlink(path); err != nil {
+		fi, serr := os.Lstat(path)
+		if errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, syscall.ENOTDIR) || serr == nil && fi.IsDir() {
+			return nil // missing, or only a prefix of other keys
+		}
+		return fmt.Errorf("delete blob %s: %w", key, err)
+	}
+	// rmdir fails on a directory that is not empty, which ends the walk. A Put
+	// racing with this retries its mkdir (see publish).
+	for dir := filepath.Dir(path); dir != s.objects; dir = filepath.Dir(dir) {
+		if syscall.Rmdir(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// path returns the file of key, or EINVALID.
+func (s *BlobStore) path(key string) (string, error) {
+	if !validKey(key) {
+		return "", mediagate.Errorf(mediagate.EINVALID, "invalid blob key %q", key)
+	}
+	return filepath.Join(s.objects, filepath.FromSlash(key)), nil
+}
+
+// validKey reports whether key is 1..MaxKeyLen bytes of letters, digits, '_',
+// '-', '.' and '/', in segments that are non-empty, not "." and at most 255
+// bytes (a file name's limit), with no ".." anywhere (the contract's rule,
+// stricter than "no '..' segment").
+func validKey(key string) bool {
+	if len(key) == 0 || len(key) > MaxKeyLen {
+		return false
+	}
+	start := 0 // of the current segment
+	for i := 0; i <= len(key); i++ {
+		if i == len(key) || key[i] == '/' {
+			seg := key[start:i]
+			if seg == "" || seg == "." || len(seg) > 255 {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		c := key[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		case c == '.':
+			if i+1 < len(key) && key[i+1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// publish renames the file tmp to path, creating path's directories, and
+// fsyncs path's directory. It retries when a Delete removes a directory
+// between the mkdir and the rename.
+func publish(tmp, path string) error {
+	dir := filepath.Dir(path)
+	for attempt := 0; ; attempt++ {
+		err := os.Rename(tmp, path)
+		if err == nil {
+			return syncDir(dir)
+		}
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// putErr translates a failed publish: a key that clashes with a directory or
+// has a blob as a prefix is ECONFLICT.
+func putErr(key string, err error) error {
+	for _, e := range []error{syscall.EISDIR, syscall.ENOTDIR, syscall.ENOTEMPTY, syscall.EEXIST} {
+		if errors.Is(err, e) {
+			return mediagate.Errorf(mediagate.ECONFLICT, "blob key %s overlaps another key", key)
+		}
+	}
+	return fmt.Errorf("put blob %s: %w", key, err)
+}
+
+// notFound translates the error of opening key's file; err == nil means the
+// file was not a regular file.
+func notFound(key string, err error) error {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return mediagate.Errorf(mediagate.ENOTFOUND, "blob %s not found", key)
+	}
+	return fmt.Errorf("open blob %s: %w", key, err)
+}
+
+func info(key string, fi fs.FileInfo) mediagate.BlobInfo {
+	return mediagate.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}
+}

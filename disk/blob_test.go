@@ -1,0 +1,271 @@
+package disk_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"mediagate"
+	"mediagate/blobtest"
+	"mediagate/disk"
+)
+
+func newStore(t testing.TB, dir string) *disk.BlobStore {
+	t.Helper()
+	s, err := disk.Open(dir)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", dir, err)
+	}
+	return s
+}
+
+func TestBlobStore(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) mediagate.BlobStore { return newStore(t, t.TempDir()) })
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if got := mediagate.ErrorCode(err); got != code {
+		t.Fatalf("%s: err=%v (code %q), want code %q", what, err, got, code)
+	}
+}
+
+// files returns the regular files under dir, relative to it, with contents.
+func files(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		got[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestOpenRemovesStaleTemp(t *testing.T) {
+	dir := t.TempDir()
+	newStore(t, dir)
+	tmp := filepath.Join(dir, "tmp")
+	for _, name := range []string{"spool-old", "spool-fresh"} {
+		if err := os.WriteFile(filepath.Join(tmp, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-disk.StaleAge - time.Minute)
+	if err := os.Chtimes(filepath.Join(tmp, "spool-old"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	newStore(t, dir)
+	got := files(t, tmp)
+	if len(got) != 1 || got["spool-fresh"] != "spool-fresh" {
+		t.Fatalf("tmp/ after Open holds %v, want only spool-fresh", got)
+	}
+}
+
+func TestOpenReturnsFile(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	if _, err := s.Put(t.Context(), "k", strings.NewReader("bytes"), -1); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := s.Open(t.Context(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if _, ok := rc.(*os.File); !ok {
+		t.Fatalf("Open returned a %T, want *os.File for sendfile", rc)
+	}
+}
+
+type failReader struct{}
+
+func (failReader) Read([]byte) (int, error) { return 0, errors.New("broken") }
+
+// TestFailuresLeaveNoTemp checks that every failed write removes its temp file.
+func TestFailuresLeaveNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := t.Context()
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	big := func() io.Reader { return bytes.NewReader(make([]byte, 3<<20)) }
+	broken := func() io.Reader { return io.MultiReader(big(), failReader{}) }
+	id, err := s.CreateMultipart(ctx, "mp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := s.PutPart(ctx, "mp", id, 1, big(), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, fail := range map[string]func() error{
+		"Put too large": func() error { _, err := s.Put(ctx, "k", big(), 1<<20); return err },
+		"Put broken":    func() error { _, err := s.Put(ctx, "k", broken(), -1); return err },
+		"Put canceled":  func() error { _, err := s.Put(canceled, "k", big(), -1); return err },
+		"Put conflict": func() error {
+			_, err := s.Put(ctx, "mp/under", big(), -1) // "mp" is a blob below
+			return err
+		},
+		"PutPart too large": func() error { _, err := s.PutPart(ctx, "mp", id, 2, big(), 1<<20); return err },
+		"PutPart broken":    func() error { _, err := s.PutPart(ctx, "mp", id, 2, broken(), -1); return err },
+		"Complete canceled": func() error {
+			_, err := s.CompleteMultipart(canceled, "mp", id, []mediagate.Part{p1})
+			return err
+		},
+	} {
+		if _, err := s.Put(ctx, "mp", strings.NewReader("blob"), -1); err != nil {
+			t.Fatal(err)
+		}
+		if err := fail(); err == nil {
+			t.Fatalf("%s: err=nil, want an error", name)
+		}
+		if got := files(t, filepath.Join(dir, "tmp")); len(got) != 0 {
+			t.Fatalf("%s left %d files in tmp/, want none", name, len(got))
+		}
+	}
+	parts, err := s.ListParts(ctx, "mp", id)
+	if err != nil || len(parts) != 1 || parts[0] != p1 {
+		t.Fatalf("ListParts after failures=%+v, %v, want [%+v]", parts, err, p1)
+	}
+}
+
+// TestKeysStayInside puts and deletes keys that would escape the store if
+// joined naively, around victim files outside it.
+func TestKeysStayInside(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "store")
+	s := newStore(t, dir)
+	victims := map[string]string{"victim": "v0", "a/victim": "v1", "a/store/victim": "v2", "a/store/tmp/x": "v3"}
+	for name, content := range victims {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := t.Context()
+	for _, key := range []string{
+		"../victim", "../../victim", "../../../victim", "../tmp/x", "/victim", "a/../../victim",
+		"objects/../../victim", strings.Repeat("../", 20) + "etc/passwd", "..\\victim", "./../victim",
+	} {
+		_, err := s.Put(ctx, key, strings.NewReader("evil"), -1)
+		wantCode(t, fmt.Sprintf("Put(%q)", key), err, mediagate.EINVALID)
+		wantCode(t, fmt.Sprintf("Delete(%q)", key), s.Delete(ctx, key), mediagate.EINVALID)
+		_, err = s.CreateMultipart(ctx, key)
+		wantCode(t, fmt.Sprintf("CreateMultipart(%q)", key), err, mediagate.EINVALID)
+	}
+	if got := files(t, root); fmt.Sprint(got) != fmt.Sprint(victims) {
+		t.Fatalf("files after evil keys: %v, want %v", got, victims)
+	}
+}
+
+// TestUploadIDsStayInside uses upload ids that name other paths.
+func TestUploadIDsStayInside(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "k", strings.NewReader("keep"), -1); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "..", "../objects", "../objects/k", "upl_../../objects", "/tmp", "upl_0123456789abcdefghjkmnpqrst/.."} {
+		_, err := s.PutPart(ctx, "k", id, 1, strings.NewReader("evil"), -1)
+		wantCode(t, fmt.Sprintf("PutPart(id %q)", id), err, mediagate.ENOTFOUND)
+		_, err = s.ListParts(ctx, "k", id)
+		wantCode(t, fmt.Sprintf("ListParts(id %q)", id), err, mediagate.ENOTFOUND)
+		_, err = s.CompleteMultipart(ctx, "k", id, []mediagate.Part{{Number: 1, ETag: `"x"`}})
+		wantCode(t, fmt.Sprintf("CompleteMultipart(id %q)", id), err, mediagate.ENOTFOUND)
+		if err := s.AbortMultipart(ctx, "k", id); err != nil {
+			t.Fatalf("AbortMultipart(id %q): %v, want nil", id, err)
+		}
+	}
+	if got, want := files(t, dir), map[string]string{"objects/k": "keep"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("files after evil upload ids: %v, want %v", got, want)
+	}
+}
+
+// hookReader runs hook before its first read.
+type hookReader struct {
+	hook func()
+	r    io.Reader
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	return h.r.Read(p)
+}
+
+// TestPartRacingEnd ends an upload while one of its parts is arriving: the
+// part is refused and leaves nothing behind.
+func TestPartRacingEnd(t *testing.T) {
+	for _, end := range []string{"abort", "complete"} {
+		dir := t.TempDir()
+		s := newStore(t, dir)
+		ctx := t.Context()
+		id, err := s.CreateMultipart(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1, err := s.PutPart(ctx, "k", id, 1, strings.NewReader("one"), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &hookReader{r: strings.NewReader("two"), hook: func() {
+			if end == "abort" {
+				err = s.AbortMultipart(ctx, "k", id)
+			} else {
+				_, err = s.CompleteMultipart(ctx, "k", id, []mediagate.Part{p1})
+			}
+		}}
+		_, perr := s.PutPart(ctx, "k", id, 2, r, -1)
+		if err != nil {
+			t.Fatalf("%s during PutPart: %v", end, err)
+		}
+		wantCode(t, "PutPart racing "+end, perr, mediagate.ENOTFOUND)
+		want := map[string]string{}
+		if end == "complete" {
+			want["objects/k"] = "one"
+		}
+		if got := files(t, dir); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("files after PutPart racing %s: %v, want %v", end, got, want)
+		}
+	}
+}
+
+// TestPutMemory checks that Put streams: a 64 MiB body costs a few buffers,
+// not its size.
+func TestPutMemory(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := s.Put(t.Context(), "big", io.LimitReader(zeros{}, 64<<20), -1); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Fatalf("Put of 64 MiB allocated %d bytes, want at most 8 MiB", got)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
