@@ -1,0 +1,254 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"mediagate"
+)
+
+const objectColumns = `id, account_id, key, filename, content_type, size, sha256, state, pinned,
+	upload_id, part_size, expires_at, created_at, updated_at`
+
+const (
+	sqlInsertObject = `INSERT INTO objects (` + objectColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`
+	sqlObject    = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ? AND state != 'deleted'`
+	sqlObjectAny = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ?`
+
+	// UPDATE … RETURNING costs more than an UPDATE and a SELECT in SQLite.
+	sqlCompleteObject = `UPDATE objects
+		SET state = 'ready', size = ?, sha256 = ?, content_type = ?, expires_at = NULL, updated_at = ?
+		WHERE id = ? AND account_id = ? AND state = 'pending'`
+	sqlDeleteObject = `UPDATE objects SET state = 'deleted', updated_at = ?
+		WHERE id = ? AND account_id = ? AND state != 'deleted'`
+	sqlSetPinned = `UPDATE objects SET pinned = ?, updated_at = ?
+		WHERE id = ? AND account_id = ? AND state = 'ready'`
+
+	sqlExpirePending = `UPDATE objects SET state = 'deleted', updated_at = ?1
+		WHERE id IN (SELECT id FROM objects WHERE state = 'pending' AND expires_at < ?1 ORDER BY expires_at LIMIT ?2)`
+	sqlUnpurged = `SELECT ` + objectColumns + ` FROM objects INDEXED BY objects_unpurged
+		WHERE state = 'deleted' AND purged_at IS NULL ORDER BY updated_at LIMIT ?`
+	sqlMarkPurged   = `UPDATE objects SET purged_at = ? WHERE id = ? AND state = 'deleted' AND purged_at IS NULL`
+	sqlCountObjects = `SELECT state, count(*) FROM objects GROUP BY state`
+)
+
+// CreateObject stores a new pending object; ECONFLICT if its id is taken,
+// ENOTFOUND if its account does not exist. It sets o.State to pending, and a
+// zero o.UpdatedAt to o.CreatedAt. (Storage keys are made by the server from
+// ids, so they are not checked for uniqueness: an index would cost every
+// insert a random page write.)
+func (db *DB) CreateObject(ctx context.Context, o *mediagate.Object) error {
+	if o.ID == "" || o.AccountID == "" || o.Key == "" {
+		return mediagate.Errorf(mediagate.EINVALID, "object id, account and key are required")
+	}
+	o.State = mediagate.StatePending
+	if o.UpdatedAt.IsZero() {
+		o.UpdatedAt = o.CreatedAt
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := db.txStmt(tx, db.insertObject).Exec(o.ID, o.AccountID, o.Key, o.Filename, o.ContentType, o.Size, o.SHA256,
+			o.Pinned, o.UploadID, o.PartSize, nullMicros(o.ExpiresAt), micros(o.CreatedAt), micros(o.UpdatedAt))
+		switch {
+		case err == nil:
+			return nil
+		case isUnique(err):
+			return mediagate.Errorf(mediagate.ECONFLICT, "object %s already exists", o.ID)
+		case isForeignKey(err):
+			return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", o.AccountID)
+		}
+		return fmt.Errorf("create object %s: %w", o.ID, err)
+	})
+}
+
+// Object returns the account's object, or ENOTFOUND if it is absent or deleted.
+func (db *DB) Object(ctx context.Context, accountID, id string) (*mediagate.Object, error) {
+	o, err := scanObject(db.object.QueryRowContext(ctx, id, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mediagate.Errorf(mediagate.ENOTFOUND, "object %s not found", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get object %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// CompleteObject makes a pending object ready with the measured size, hash
+// and content type, and clears its deadline. ENOTFOUND if the account has no
+// such object or it is deleted, ECONFLICT if it is ready.
+func (db *DB) CompleteObject(ctx context.Context, accountID, id string, size int64, sha256, contentType string, t time.Time) (*mediagate.Object, error) {
+	var o *mediagate.Object
+	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		o, err = db.updateObject(tx, db.completeObject, accountID, id, mediagate.StatePending,
+			size, sha256, contentType, micros(t), id, accountID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// DeleteObject marks a pending or ready object deleted, to be purged from the
+// blob store; ENOTFOUND if it is absent or already deleted.
+func (db *DB) DeleteObject(ctx context.Context, accountID, id string, t time.Time) (*mediagate.Object, error) {
+	var o *mediagate.Object
+	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		o, err = db.updateObject(tx, db.deleteObject, accountID, id, "", micros(t), id, accountID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// SetPinned sets the pinned flag of a ready object; ENOTFOUND if the account
+// has no such object or it is deleted, ECONFLICT if it is pending.
+func (db *DB) SetPinned(ctx context.Context, accountID, id string, pinned bool, t time.Time) (*mediagate.Object, error) {
+	var o *mediagate.Object
+	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		o, err = db.updateObject(tx, db.setPinned, accountID, id, mediagate.StateReady, pinned, micros(t), id, accountID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// updateObject runs stmt, an UPDATE of the account's object id that requires
+// the object to be in state want ("": any but deleted), with args, and
+// returns the object as it is now. If stmt changed no row it answers why:
+// ENOTFOUND if the object is absent or deleted, else ECONFLICT.
+func (db *DB) updateObject(tx *sql.Tx, stmt *sql.Stmt, accountID, id string, want mediagate.ObjectState, args ...any) (*mediagate.Object, error) {
+	res, err := db.txStmt(tx, stmt).Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("update object %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("update object %s: %w", id, err)
+	}
+	o, err := scanObject(db.txStmt(tx, db.objectAny).QueryRow(id, accountID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, mediagate.Errorf(mediagate.ENOTFOUND, "object %s not found", id)
+	case err != nil:
+		return nil, fmt.Errorf("get object %s: %w", id, err)
+	case n > 0:
+		return o, nil
+	case o.State == mediagate.StateDeleted || want == "":
+		return nil, mediagate.Errorf(mediagate.ENOTFOUND, "object %s not found", id)
+	}
+	return nil, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s, not %s", id, o.State, want)
+}
+
+// ExpirePending marks deleted, at most limit, pending objects whose deadline
+// is before t, and returns how many it marked.
+func (db *DB) ExpirePending(ctx context.Context, t time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := db.txStmt(tx, db.expirePending).Exec(micros(t), limit)
+		if err != nil {
+			return fmt.Errorf("expire pending objects: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// Unpurged returns at most limit deleted objects whose bytes have not been
+// confirmed gone from the blob store, longest deleted first.
+func (db *DB) Unpurged(ctx context.Context, limit int) ([]*mediagate.Object, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.unpurged.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list unpurged objects: %w", err)
+	}
+	list, err := scanObjects(rows, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list unpurged objects: %w", err)
+	}
+	return list, nil
+}
+
+// MarkPurged records that the bytes of the given deleted objects are gone;
+// ids of objects that are not deleted, or unknown, are ignored.
+func (db *DB) MarkPurged(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := micros(db.Now())
+	return db.write(ctx, func(tx *sql.Tx) error {
+		stmt := db.txStmt(tx, db.markPurge)
+		for _, id := range ids {
+			if _, err := stmt.Exec(now, id); err != nil {
+				return fmt.Errorf("mark object %s purged: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// CountObjects returns how many objects are in each state, every state
+// present, for metrics.
+func (db *DB) CountObjects(ctx context.Context) (map[mediagate.ObjectState]int64, error) {
+	rows, err := db.countObjects.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count objects: %w", err)
+	}
+	defer rows.Close()
+	counts := map[mediagate.ObjectState]int64{mediagate.StatePending: 0, mediagate.StateReady: 0, mediagate.StateDeleted: 0}
+	for rows.Next() {
+		var state mediagate.ObjectState
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count objects: %w", err)
+		}
+		counts[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count objects: %w", err)
+	}
+	return counts, nil
+}
+
+func scanObject(s scanner) (*mediagate.Object, error) {
+	var o mediagate.Object
+	var expires sql.NullInt64
+	var created, updated int64
+	if err := s.Scan(&o.ID, &o.AccountID, &o.Key, &o.Filename, &o.ContentType, &o.Size, &o.SHA256, &o.State,
+		&o.Pinned, &o.UploadID, &o.PartSize, &expires, &created, &updated); err != nil {
+		return nil, err
+	}
+	o.ExpiresAt = fromNullMicros(expires)
+	o.CreatedAt = fromMicros(created)
+	o.UpdatedAt = fromMicros(updated)
+	return &o, nil
+}
+
+// scanObjects reads and closes rows.
+func scanObjects(rows *sql.Rows, capacity int) ([]*mediagate.Object, error) {
+	defer rows.Close()
+	list := make([]*mediagate.Object, 0, min(capacity, 128))
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, o)
+	}
+	return list, rows.Err()
+}

@@ -1,0 +1,165 @@
+// Package storetest is the conformance suite of mediagate.Store: every
+// metadata backend (SQLite, PostgreSQL) runs it from its own tests with one
+// line,
+//
+//	storetest.Run(t, func(t *testing.T) mediagate.Store { return newStore(t) })
+//
+// and behaves the same wherever it passes.
+package storetest
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mediagate"
+)
+
+// Run runs the suite against the stores open makes. open must return a new,
+// empty store each time, and close it with t.Cleanup.
+func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, s mediagate.Store)
+	}{
+		{"Ping", testPing},
+		{"Accounts", testAccounts},
+		{"CreateAccountWithUser", testCreateAccountWithUser},
+		{"Times", testTimes},
+		{"Keys", testKeys},
+		{"RevokeKey", testRevokeKey},
+		{"TouchKey", testTouchKey},
+		{"Object", testObject},
+		{"CompleteObject", testCompleteObject},
+		{"SetPinned", testSetPinned},
+		{"DeleteObject", testDeleteObject},
+		{"ExpirePending", testExpirePending},
+		{"Unpurged", testUnpurged},
+		{"CountObjects", testCountObjects},
+		{"ObjectsPaging", testObjectsPaging},
+		{"ObjectsFilter", testObjectsFilter},
+		{"ObjectsLimit", testObjectsLimit},
+		{"ObjectsCursor", testObjectsCursor},
+		{"EnsureSecret", testEnsureSecret},
+		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
+		{"Secrets", testSecrets},
+		{"Concurrency", testConcurrency},
+		{"ConcurrentSignUp", testConcurrentSignUp},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
+	}
+}
+
+func testPing(t *testing.T, s mediagate.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// base is the suite's clock: microsecond precision, in a zone other than UTC,
+// so a store that loses sub-second digits or the instant fails.
+var base = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.FixedZone("UTC+5", 5*3600))
+
+// at returns base+d.
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+// ptr returns a pointer to t.
+func ptr(t time.Time) *time.Time { return &t }
+
+// must fails the test if err is not nil.
+func must(t testing.TB, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wantCode fails the test unless err carries code.
+func wantCode(t testing.TB, err error, code, what string) {
+	t.Helper()
+	if got := mediagate.ErrorCode(err); got != code {
+		t.Fatalf("%s: code=%q (err=%v), want %q", what, got, err, code)
+	}
+}
+
+// timeDiff describes how got differs from want: another instant, or a zone
+// other than UTC. "" if it does not.
+func timeDiff(what string, got, want time.Time) string {
+	switch {
+	case !got.Equal(want):
+		return fmt.Sprintf("%s=%v, want %v", what, got, want)
+	case got.Location() != time.UTC:
+		return fmt.Sprintf("%s location=%v, want UTC", what, got.Location())
+	}
+	return ""
+}
+
+// timePtrDiff is timeDiff for optional times.
+func timePtrDiff(what string, got, want *time.Time) string {
+	switch {
+	case got == nil && want == nil:
+		return ""
+	case got == nil || want == nil:
+		return fmt.Sprintf("%s=%v, want %v", what, fmtPtr(got), fmtPtr(want))
+	}
+	return timeDiff(what, *got, *want)
+}
+
+func fmtPtr(t *time.Time) string {
+	if t == nil {
+		return "nil"
+	}
+	return t.String()
+}
+
+// check fails the test with every non-empty diff.
+func check(t testing.TB, what string, diffs ...string) {
+	t.Helper()
+	diffs = slices.DeleteFunc(diffs, func(s string) bool { return s == "" })
+	if len(diffs) > 0 {
+		t.Fatalf("%s: %s", what, strings.Join(diffs, "; "))
+	}
+}
+
+// newAccount stores an account created at created.
+func newAccount(t testing.TB, s mediagate.Store, created time.Time) *mediagate.Account {
+	t.Helper()
+	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "account", CreatedAt: created}
+	must(t, s.CreateAccount(t.Context(), a), "CreateAccount")
+	return a
+}
+
+// newKey returns a key of account, not yet stored, whose secret is its id.
+func newKey(accountID string, created time.Time, scopes []mediagate.Scope) *mediagate.APIKey {
+	id := mediagate.NewID(mediagate.PrefixKey)
+	hash := sha256.Sum256([]byte(id))
+	return &mediagate.APIKey{
+		ID: id, AccountID: accountID, Name: "key " + id[4:8], Hint: "mg_" + id[4:8],
+		Hash: hash[:], Scopes: scopes, CreatedAt: created,
+	}
+}
+
+// keyDiff lists how got differs from want.
+func keyDiff(got, want *mediagate.APIKey) []string {
+	d := []string{
+		diff("ID", got.ID, want.ID), diff("AccountID", got.AccountID, want.AccountID),
+		diff("Name", got.Name, want.Name), diff("Hint", got.Hint, want.Hint),
+		diff("Hash", fmt.Sprintf("%x", got.Hash), fmt.Sprintf("%x", want.Hash)),
+		diff("Scopes", fmt.Sprint(got.Scopes), fmt.Sprint(want.Scopes)),
+		timeDiff("CreatedAt", got.CreatedAt, want.CreatedAt),
+		timePtrDiff("LastUsedAt", got.LastUsedAt, want.LastUsedAt),
+		timePtrDiff("RevokedAt", got.RevokedAt, want.RevokedAt),
+	}
+	return d
+}
+
+// diff describes a difference between two comparable values, "" if none.
+func diff[T comparable](what string, got, want T) string {
+	if got != want {
+		return fmt.Sprintf("%s=%v, want %v", what, got, want)
+	}
+	return ""
+}
