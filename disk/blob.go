@@ -47,6 +47,7 @@ const MaxKeyLen = 512
 type BlobStore struct {
 	objects, tmp, uploads string
 	locks                 [64]sync.RWMutex // per multipart upload, striped by id
+	durable               *groupSync       // flushes the file system for every writer waiting
 }
 
 // Open returns a store on dir, creating its directories as needed, and removes
@@ -64,7 +65,11 @@ func Open(dir string) (*BlobStore, error) {
 		tmp:     filepath.Join(dir, "tmp"),
 		uploads: filepath.Join(dir, "uploads"),
 	}
-	for _, d := range []string{s.objects, s.tmp, s.uploads} {
+	dirs := []string{s.objects, s.tmp, s.uploads}
+	for i := range tmpShards {
+		dirs = append(dirs, s.tmpShard(i))
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("open blob dir: %w", err)
 		}
@@ -72,21 +77,38 @@ func Open(dir string) (*BlobStore, error) {
 	if err := s.removeStale(time.Now().Add(-StaleAge)); err != nil {
 		return nil, err
 	}
+	// The root stays open for the life of the store: it names the file
+	// system that groupSync flushes.
+	root, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open blob dir: %w", err)
+	}
+	s.durable = newGroupSync(fsFlush(root))
 	return s, nil
 }
 
+// tmpShards is how many directories temp files are spread over. Creating a
+// file locks its directory; with dozens of uploads at once, one shared temp
+// directory becomes the bottleneck of small uploads.
+const tmpShards = 64
+
+func (s *BlobStore) tmpShard(i int) string { return filepath.Join(s.tmp, fmt.Sprintf("%02x", i)) }
+
 func (s *BlobStore) removeStale(before time.Time) error {
-	entries, err := os.ReadDir(s.tmp)
-	if err != nil {
-		return fmt.Errorf("clean blob temp dir: %w", err)
-	}
-	for _, e := range entries {
-		fi, err := e.Info()
-		if err != nil || !fi.ModTime().Before(before) {
-			continue // gone already, or still fresh
-		}
-		if err := os.RemoveAll(filepath.Join(s.tmp, e.Name())); err != nil {
+	for i := range tmpShards {
+		dir := s.tmpShard(i)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
 			return fmt.Errorf("clean blob temp dir: %w", err)
+		}
+		for _, e := range entries {
+			fi, err := e.Info()
+			if err != nil || !fi.ModTime().Before(before) {
+				continue // gone already, or still fresh
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("clean blob temp dir: %w", err)
+			}
 		}
 	}
 	return nil
@@ -94,9 +116,11 @@ func (s *BlobStore) removeStale(before time.Time) error {
 
 // Put stores what r yields under key; see mediagate.BlobStore. The bytes are
 // on stable storage when Put returns, since the caller will record the blob
-// as ready: the file is fsynced before the rename and its directory after it
-// (directories the rename needed are created but not fsynced one by one; a
-// journaling file system commits them before the rename that uses them).
+// as ready: after the rename, Put waits for a syncfs(2) that started after it,
+// shared with every other writer waiting (see groupSync). A crash before that
+// flush can leave a short file under key, but Put has not returned, so no one
+// was told the bytes were stored: the upload stays pending and its completion
+// checks size and SHA-256.
 // Put answers EINVALID for a malformed key and ECONFLICT when key is a
 // directory prefix of another key or has a blob as its prefix ("a" and "a/b"
 // cannot both exist on a file system).
@@ -109,7 +133,7 @@ func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64)
 	if err != nil {
 		return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 	}
-	if err := publish(sp.name, path); err != nil {
+	if err := s.publish(sp.name, path); err != nil {
 		os.Remove(sp.name)
 		return mediagate.BlobInfo{}, putErr(key, err)
 	}
@@ -214,14 +238,14 @@ func validKey(key string) bool {
 }
 
 // publish renames the file tmp to path, creating path's directories, and
-// fsyncs path's directory. It retries when a Delete removes a directory
+// waits until both are durable. It retries when a Delete removes a directory
 // between the mkdir and the rename.
-func publish(tmp, path string) error {
+func (s *BlobStore) publish(tmp, path string) error {
 	dir := filepath.Dir(path)
 	for attempt := 0; ; attempt++ {
 		err := os.Rename(tmp, path)
 		if err == nil {
-			return syncDir(dir)
+			return s.durable.Wait()
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
 			return err
@@ -232,14 +256,6 @@ func publish(tmp, path string) error {
 	}
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // putErr translates a failed publish: a key that clashes with a directory or
 // has a blob as a prefix is ECONFLICT.

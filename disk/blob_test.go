@@ -61,7 +61,7 @@ func files(t *testing.T, dir string) map[string]string {
 func TestOpenRemovesStaleTemp(t *testing.T) {
 	dir := t.TempDir()
 	newStore(t, dir)
-	tmp := filepath.Join(dir, "tmp")
+	tmp := filepath.Join(dir, "tmp", "2a") // one of the temp shards
 	for _, name := range []string{"spool-old", "spool-fresh"} {
 		if err := os.WriteFile(filepath.Join(tmp, name), []byte(name), 0o644); err != nil {
 			t.Fatal(err)

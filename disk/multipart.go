@@ -63,10 +63,10 @@ func (s *BlobStore) PutPart(ctx context.Context, key, uploadID string, n int, r 
 	mu := s.lock(uploadID)
 	mu.RLock()
 	err = os.Rename(sp.name, filepath.Join(dir, strconv.Itoa(n)))
-	if err == nil {
-		err = syncDir(dir)
-	}
 	mu.RUnlock()
+	if err == nil {
+		err = s.durable.Wait()
+	}
 	if err != nil {
 		os.Remove(sp.name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -155,7 +155,7 @@ func (s *BlobStore) CompleteMultipart(ctx context.Context, key, uploadID string,
 	if err != nil {
 		return mediagate.BlobInfo{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
-	if err := publish(sp.name, path); err != nil {
+	if err := s.publish(sp.name, path); err != nil {
 		os.Remove(sp.name)
 		return mediagate.BlobInfo{}, putErr(key, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"io"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -13,7 +14,8 @@ import (
 	"mediagate"
 )
 
-// spooled is a whole temp file, synced and closed, ready to be renamed.
+// spooled is a whole temp file, closed, ready to be renamed (and then made
+// durable by the store's group sync).
 type spooled struct {
 	name string    // path of the temp file
 	size int64     // bytes of content, without a part header
@@ -32,10 +34,10 @@ const partHeaderLen = 2*sha256.Size + 1
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // spool streams r into a new file in tmp/, hashing as it writes, and fsyncs
-// it. With part set it leaves room for the part header and fills it in. On
+// nothing: durability comes after the rename, from the group sync. With part set it leaves room for the part header and fills it in. On
 // any error the file is removed.
 func (s *BlobStore) spool(ctx context.Context, r io.Reader, max int64, part bool) (sp spooled, err error) {
-	f, err := os.CreateTemp(s.tmp, "spool-*")
+	f, err := os.CreateTemp(s.tmpShard(rand.IntN(tmpShards)), "spool-*")
 	if err != nil {
 		return sp, err
 	}
@@ -63,9 +65,6 @@ func (s *BlobStore) spool(ctx context.Context, r io.Reader, max int64, part bool
 		if _, err := f.WriteAt([]byte(sp.sum+"\n"), 0); err != nil {
 			return sp, err
 		}
-	}
-	if err := f.Sync(); err != nil {
-		return sp, err
 	}
 	fi, err := f.Stat()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.Var(&partSize, "part-size", "default multipart part size (env MEDIAGATE_PART_SIZE)")
 	types := fs.String("allowed-types", e.envOr("MEDIAGATE_ALLOWED_TYPES", strings.Join(cfg.AllowedTypes, ",")), "comma-separated content types objects may have; major/* for a family (env MEDIAGATE_ALLOWED_TYPES)")
 	sweepEvery := fs.Duration("sweep-interval", ed.duration("MEDIAGATE_SWEEP_INTERVAL", time.Minute), "how often expired uploads and deleted bytes are swept (env MEDIAGATE_SWEEP_INTERVAL)")
+	pprofAddr := fs.String("pprof", e.getenv("MEDIAGATE_PPROF"), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (env MEDIAGATE_PPROF)")
 	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -117,6 +119,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		(&sweeper.Sweeper{Objects: store, Blobs: blobs, Interval: *sweepEvery, Logger: log}).Run(ctx)
 	}()
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "mediagate: serving on %s (docs: %s/docs)\n", cfg.BaseURL, cfg.BaseURL)
@@ -137,6 +144,25 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	return nil
+}
+
+// servePprof serves net/http/pprof on its own listener until ctx ends, so
+// profiles are never reachable through the API's address.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	go func() { <-ctx.Done(); srv.Close() }()
+	log.Info("pprof", "listen", ln.Addr().String())
 	return nil
 }
 
