@@ -256,7 +256,6 @@ func (s *BlobStore) publish(tmp, path string) error {
 	}
 }
 
-
 // putErr translates a failed publish: a key that clashes with a directory or
 // has a blob as a prefix is ECONFLICT.
 func putErr(key string, err error) error {

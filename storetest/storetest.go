@@ -5,6 +5,21 @@
 //	storetest.Run(t, func(t *testing.T) mediagate.Store { return newStore(t) })
 //
 // and behaves the same wherever it passes.
+//
+// Where the doc comments of mediagate.Store leave a choice, the suite pins
+// one, so that every backend makes the same:
+//
+//   - A deleted object is gone for every account-scoped method: Object,
+//     CompleteObject, SetPinned and DeleteObject all answer ENOTFOUND for it
+//     (never ECONFLICT).
+//   - CompleteObject, SetPinned and DeleteObject set UpdatedAt to the time
+//     they are given and leave every field they do not own as it was.
+//   - ExpirePending works across accounts; expired uploads then wait in
+//     Unpurged like deleted objects.
+//   - MarkPurged ignores ids of objects that are not deleted, so an object
+//     deleted later is still purged.
+//   - Secrets compares prefixes byte for byte: case-sensitive, no wildcards.
+//   - Times come back as the same instant, in UTC, to the microsecond.
 package storetest
 
 import (
