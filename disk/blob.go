@@ -141,7 +141,7 @@ func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64)
 }
 
 // Open returns the blob's *os.File, so net/http can send it with sendfile(2).
-// BlobInfo.SHA256 is "": the store does not keep it.
+// BlobInfo.SHA256 is "" here; Stat answers the hash kept with the file.
 func (s *BlobStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, mediagate.BlobInfo, error) {
 	path, err := s.path(key)
 	if err != nil {
@@ -169,7 +169,9 @@ func (s *BlobStore) Stat(ctx context.Context, key string) (mediagate.BlobInfo, e
 	if err != nil || !fi.Mode().IsRegular() {
 		return mediagate.BlobInfo{}, notFound(key, err)
 	}
-	return info(key, fi), nil
+	bi := info(key, fi)
+	bi.SHA256 = getSum(path)
+	return bi, nil
 }
 
 // Delete removes the blob and then any directories its removal left empty.

@@ -3,6 +3,8 @@ package disk_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -268,4 +270,31 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestStatKnowsTheHash: the SHA-256 measured while writing comes back from
+// Stat (kept in an xattr), so completing an upload need not read it again.
+func TestStatKnowsTheHash(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	data := []byte("some bytes worth hashing")
+	put, err := s.Put(t.Context(), "h/k", bytes.NewReader(data), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Stat(t.Context(), "h/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if want := hex.EncodeToString(sum[:]); got.SHA256 != want || put.SHA256 != want {
+		t.Fatalf("Stat SHA256=%q, Put %q, want %q", got.SHA256, put.SHA256, want)
+	}
+	// Replacing the blob replaces the hash with it.
+	if _, err := s.Put(t.Context(), "h/k", strings.NewReader("other"), -1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Stat(t.Context(), "h/k")
+	if sum := sha256.Sum256([]byte("other")); got.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("after replace SHA256=%q", got.SHA256)
+	}
 }

@@ -66,6 +66,9 @@ func (s *BlobStore) spool(ctx context.Context, r io.Reader, max int64, part bool
 			return sp, err
 		}
 	}
+	if !part {
+		setSum(f, sp.sum)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return sp, err
