@@ -30,7 +30,8 @@ var migrations embed.FS
 // DB is the SQLite implementation of mediagate.Store, safe for concurrent use.
 type DB struct {
 	// Now returns the current time; tests replace it. The store needs the
-	// time itself only to record when bytes were purged.
+	// time itself only to record when bytes were purged, when a migration
+	// ran, and when a secret given without a time was made.
 	Now func() time.Time
 
 	path    string
