@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"mediagate"
@@ -41,7 +42,7 @@ type listObjectsResponse struct {
 func handleListObjects(h *objects) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := mediagate.ObjectFilter{Cursor: q.Get("cursor"), ContentType: q.Get("type")}
+		f := mediagate.ObjectFilter{Cursor: q.Get("cursor"), ContentType: strings.ToLower(q.Get("type"))}
 		switch s := mediagate.ObjectState(q.Get("state")); s {
 		case "", mediagate.StatePending, mediagate.StateReady, mediagate.StateDeleted:
 			f.State = s

@@ -51,7 +51,7 @@ func TestListObjects(t *testing.T) {
 	}
 	s.do(t, "POST", "/v1/objects/"+ids[2]+"/pin", tok, nil).status(t, 200)
 	for query, want := range map[string]int{
-		"type=image/": 5, "type=image/png": 5, "type=application/pdf": 1, "state=pending": 1, "state=ready": 6,
+		"type=image/": 5, "type=IMAGE/PNG": 5, "type=application/pdf": 1, "state=pending": 1, "state=ready": 6,
 		"pinned=true": 1, "pinned=false": 6,
 	} {
 		if got := count(query); got != want {
