@@ -116,7 +116,8 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 func handleBlobGet(b *blobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
-		g, err := b.signer.Verify(r.Method, key, r.URL.Query(), b.now())
+		query := r.URL.Query()
+		g, err := b.signer.Verify(r.Method, key, query, b.now())
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -138,7 +139,7 @@ func handleBlobGet(b *blobs) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
 		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(time.Until(g.Expires)/time.Second), 10)+", immutable")
 		if g.Filename != "" {
-			h.Set("Content-Disposition", contentDisposition(ct, g.Filename, r.URL.Query().Has("download")))
+			h.Set("Content-Disposition", contentDisposition(ct, g.Filename, query.Has("download")))
 		}
 		// A large download may take long; allow a minute plus 1 MiB/s.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
