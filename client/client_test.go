@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,28 +17,24 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mediagate"
 	"mediagate/client"
-	"mediagate/internal/fakeapi"
+	"mediagate/internal/apitest"
 )
 
-// newClient starts a fake server with cfg and returns it and a client
-// holding a key of a fresh account.
-func newClient(t *testing.T, cfg fakeapi.Config) (*fakeapi.Server, *client.Client) {
+// newClient starts the real API with opts and returns it and a client
+// holding the API key of its account.
+func newClient(t *testing.T, opts ...apitest.Option) (*apitest.Server, *client.Client) {
 	t.Helper()
-	srv := fakeapi.Start(t, cfg)
-	_, secret := srv.NewAccount("test")
-	return srv, client.New(srv.URL, secret)
+	srv := apitest.Start(t, opts...)
+	return srv, client.New(srv.URL, srv.Key)
 }
 
-// smallParts is a fake config that takes 1 KiB parts, so multipart uploads
-// are quick to test.
-func smallParts() fakeapi.Config {
-	cfg := fakeapi.DefaultConfig()
-	cfg.MinPartSize = 1 << 10
-	return cfg
-}
+// smallParts makes the API take 1 KiB parts, so multipart uploads are quick
+// to test.
+var smallParts = apitest.WithMinPartSize(1 << 10)
 
 // writeText writes size bytes of numbered text lines (content the server
 // sniffs as text/plain) to dir/name and returns the path and the bytes.
@@ -59,20 +57,8 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// partsPut returns the part numbers the fake took (status 200), sorted.
-func partsPut(puts []fakeapi.Put, id string) []int {
-	var out []int
-	for _, p := range puts {
-		if p.ObjectID == id && p.Status == http.StatusOK {
-			out = append(out, p.Part)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func TestProblemBodyIsError(t *testing.T) {
-	srv, c := newClient(t, fakeapi.DefaultConfig())
+	srv, c := newClient(t)
 	ctx := context.Background()
 
 	_, err := c.Object(ctx, mediagate.NewID(mediagate.PrefixObject))
@@ -143,7 +129,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestUploadFileSingle(t *testing.T) {
-	srv, c := newClient(t, fakeapi.DefaultConfig())
+	srv, c := newClient(t)
 	ctx := context.Background()
 	path, data := writeText(t, t.TempDir(), "notes.txt", 300<<10)
 
@@ -157,11 +143,11 @@ func TestUploadFileSingle(t *testing.T) {
 		o.Filename != "notes.txt" || o.ContentType != "text/plain" {
 		t.Fatalf("object=%+v, want ready notes.txt text/plain of %d bytes with the file's sha256", o, len(data))
 	}
-	if got := srv.Bytes(o.ID); !bytes.Equal(got, data) {
+	if got := srv.Bytes(t, o.ID); !bytes.Equal(got, data) {
 		t.Fatalf("server holds %d bytes, want the file's %d", len(got), len(data))
 	}
-	if got := srv.Puts(); len(got) != 1 || got[0].Part != 0 {
-		t.Fatalf("puts=%+v, want one single PUT", got)
+	if got := srv.BlobPuts(); len(got) != 1 || got[0].Part != 0 || got[0].ObjectID != o.ID || got[0].Status != http.StatusOK {
+		t.Fatalf("puts=%+v, want one single PUT of %s", got, o.ID)
 	}
 	if last != int64(len(data)) || calls == 0 {
 		t.Fatalf("progress ended at %d after %d calls, want %d", last, calls, len(data))
@@ -169,7 +155,7 @@ func TestUploadFileSingle(t *testing.T) {
 }
 
 func TestUploadFileMultipart(t *testing.T) {
-	srv, c := newClient(t, smallParts())
+	srv, c := newClient(t, smallParts)
 	ctx := context.Background()
 	path, data := writeText(t, t.TempDir(), "big.txt", 40<<10+123) // 11 parts of 4 KiB, the last short
 
@@ -187,11 +173,11 @@ func TestUploadFileMultipart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.Bytes(o.ID); !bytes.Equal(got, data) || o.SHA256 != sha(data) {
+	if got := srv.Bytes(t, o.ID); !bytes.Equal(got, data) || o.SHA256 != sha(data) {
 		t.Fatalf("server holds %d bytes (sha %s), want the file's %d (sha %s)", len(got), o.SHA256, len(data), sha(data))
 	}
 	want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
-	if got := partsPut(srv.Puts(), o.ID); !slices.Equal(got, want) {
+	if got := apitest.PartsPut(srv.BlobPuts(), o.ID); !slices.Equal(got, want) {
 		t.Fatalf("parts put=%v, want %v", got, want)
 	}
 	if last != int64(len(data)) {
@@ -202,30 +188,25 @@ func TestUploadFileMultipart(t *testing.T) {
 func TestUploadFileResume(t *testing.T) {
 	for _, parallel := range []int{1, 4} {
 		t.Run(fmt.Sprintf("parallel=%d", parallel), func(t *testing.T) {
-			srv, c := newClient(t, smallParts())
+			srv, c := newClient(t, smallParts)
 			ctx := context.Background()
 			path, data := writeText(t, t.TempDir(), "big.txt", 10<<10+7) // 11 parts of 1 KiB
 			stateDir := t.TempDir()
 			opt := client.UploadOptions{MultipartThreshold: 1 << 10, PartSize: 1 << 10, Parallel: parallel, StateDir: stateDir}
 
-			srv.SetBeforePut(func(id string, part int) error {
-				if part == 3 {
-					return errors.New("disk on fire")
-				}
-				return nil
-			})
+			srv.SetBeforeBlobPut(apitest.FailPart(3, math.MaxInt, http.StatusInternalServerError))
 			_, err := c.UploadFile(ctx, path, opt)
 			var e *client.Error
 			if !errors.As(err, &e) || e.Status != http.StatusInternalServerError {
-				t.Fatalf("first run: err=%v, want the fake's 500", err)
+				t.Fatalf("first run: err=%v, want the injected 500", err)
 			}
-			first := srv.Puts()
+			first := srv.BlobPuts()
 			if len(first) == 0 {
 				t.Fatal("first run put nothing")
 			}
 			id := first[0].ObjectID
-			if srv.State(id) != mediagate.StatePending {
-				t.Fatalf("state after the failed run=%q, want pending", srv.State(id))
+			if st := srv.State(t, id); st != mediagate.StatePending {
+				t.Fatalf("state after the failed run=%q, want pending", st)
 			}
 			tries := 0
 			for _, p := range first {
@@ -240,19 +221,35 @@ func TestUploadFileResume(t *testing.T) {
 				t.Fatalf("state dir holds %d files after the failed run, want 1", len(files))
 			}
 
-			received := partsPut(first, id)
+			// The parts the server lists are exactly those it answered 200.
+			received := apitest.PartsPut(first, id)
+			have, err := c.ListParts(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed []int
+			for _, p := range have {
+				listed = append(listed, p.Number)
+			}
+			slices.Sort(listed)
+			if !slices.Equal(listed, received) {
+				t.Fatalf("the server lists parts %v, but took PUTs of %v", listed, received)
+			}
 			var want []int
 			for n := 1; n <= 11; n++ {
 				if !slices.Contains(received, n) {
 					want = append(want, n)
 				}
 			}
-			if parallel == 1 && !slices.Equal(want, []int{3, 4, 5, 6, 7, 8, 9, 10, 11}) {
+			if parallel == 1 && !slices.Equal(received, []int{1, 2}) {
 				t.Fatalf("with one worker the first run took parts %v, want 1 and 2", received)
 			}
+			if !slices.Contains(want, 3) {
+				t.Fatalf("the first run took part 3 (%v) though every PUT of it failed", received)
+			}
 
-			srv.SetBeforePut(nil)
-			srv.ResetPuts()
+			srv.SetBeforeBlobPut(nil)
+			srv.ResetBlobPuts()
 			o, err := c.UploadFile(ctx, path, opt)
 			if err != nil {
 				t.Fatalf("second run: %v", err)
@@ -261,14 +258,14 @@ func TestUploadFileResume(t *testing.T) {
 				t.Fatalf("second run gave %s (%s), want %s ready", o.ID, o.State, id)
 			}
 			var second []int
-			for _, p := range srv.Puts() {
+			for _, p := range srv.BlobPuts() {
 				second = append(second, p.Part)
 			}
 			slices.Sort(second)
 			if !slices.Equal(second, want) {
 				t.Fatalf("second run put parts %v, want only the missing %v", second, want)
 			}
-			if got := srv.Bytes(id); !bytes.Equal(got, data) {
+			if got := srv.Bytes(t, id); !bytes.Equal(got, data) {
 				t.Fatalf("server holds %d bytes, want the file's %d", len(got), len(data))
 			}
 			if files, _ := os.ReadDir(stateDir); len(files) != 0 {
@@ -278,49 +275,60 @@ func TestUploadFileResume(t *testing.T) {
 	}
 }
 
-func TestUploadFileResumeAfterAbortStartsAgain(t *testing.T) {
-	srv, c := newClient(t, smallParts())
-	ctx := context.Background()
-	path, data := writeText(t, t.TempDir(), "big.txt", 5<<10)
-	opt := client.UploadOptions{MultipartThreshold: 1 << 10, PartSize: 1 << 10, StateDir: t.TempDir()}
-	srv.SetBeforePut(func(string, int) error { return errors.New("down") })
-	if _, err := c.UploadFile(ctx, path, opt); err == nil {
-		t.Fatal("first run succeeded, want an error")
-	}
-	old := srv.Puts()[0].ObjectID
-	if err := c.AbortUpload(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	srv.SetBeforePut(nil)
-	o, err := c.UploadFile(ctx, path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.ID == old || !bytes.Equal(srv.Bytes(o.ID), data) {
-		t.Fatalf("got object %s, want a new one holding the file", o.ID)
+// An upload that can no longer be resumed, because it was aborted or its
+// deadline passed, is started again as a new object.
+func TestUploadFileResumeStartsAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, srv *apitest.Server, c *client.Client, id string)
+	}{
+		{"aborted", func(t *testing.T, _ *apitest.Server, c *client.Client, id string) {
+			if err := c.AbortUpload(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"expired", func(t *testing.T, srv *apitest.Server, _ *client.Client, _ string) {
+			srv.Clock.Advance(srv.Config.UploadTTL + time.Minute)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, c := newClient(t, smallParts)
+			ctx := context.Background()
+			path, data := writeText(t, t.TempDir(), "big.txt", 5<<10)
+			opt := client.UploadOptions{MultipartThreshold: 1 << 10, PartSize: 1 << 10, StateDir: t.TempDir(), Retries: -1}
+			srv.SetBeforeBlobPut(func(*http.Request) (int, bool) { return http.StatusInternalServerError, true })
+			if _, err := c.UploadFile(ctx, path, opt); err == nil || !strings.Contains(err.Error(), "resumable") {
+				t.Fatalf("first run: err=%v, want a resumable failure", err)
+			}
+			old := srv.BlobPuts()[0].ObjectID
+			tc.end(t, srv, c, old)
+			srv.SetBeforeBlobPut(nil)
+			o, err := c.UploadFile(ctx, path, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.ID == old || !bytes.Equal(srv.Bytes(t, o.ID), data) {
+				t.Fatalf("got object %s, want a new one holding the file", o.ID)
+			}
+		})
 	}
 }
 
 func TestUploadFileWithoutStateDirAborts(t *testing.T) {
-	srv, c := newClient(t, smallParts())
+	srv, c := newClient(t, smallParts)
 	path, _ := writeText(t, t.TempDir(), "big.txt", 5<<10)
-	srv.SetBeforePut(func(_ string, part int) error {
-		if part == 2 {
-			return errors.New("down")
-		}
-		return nil
-	})
+	srv.SetBeforeBlobPut(apitest.FailPart(2, 1, http.StatusInternalServerError))
 	_, err := c.UploadFile(context.Background(), path, client.UploadOptions{MultipartThreshold: 1 << 10, PartSize: 1 << 10, Retries: -1})
 	if err == nil {
 		t.Fatal("upload succeeded, want an error")
 	}
-	if id := srv.Puts()[0].ObjectID; srv.State(id) != mediagate.StateDeleted {
-		t.Fatalf("state=%q after a failed upload that cannot resume, want deleted", srv.State(id))
+	if id := srv.BlobPuts()[0].ObjectID; srv.State(t, id) != mediagate.StateDeleted {
+		t.Fatalf("state=%q after a failed upload that cannot resume, want deleted", srv.State(t, id))
 	}
 }
 
 func TestUploadFileVerificationFailed(t *testing.T) {
-	srv, c := newClient(t, smallParts())
+	srv, c := newClient(t, smallParts)
 	ctx := context.Background()
 	dir := t.TempDir()
 	// Text that claims to be a PNG: the server sniffs the bytes and refuses.
@@ -332,9 +340,13 @@ func TestUploadFileVerificationFailed(t *testing.T) {
 		if !errors.As(err, &e) || e.Code != "verification_failed" || e.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("size %d: err=%v, want verification_failed (422)", size, err)
 		}
-		puts := srv.Puts()
-		if id := puts[len(puts)-1].ObjectID; srv.State(id) != mediagate.StateDeleted {
-			t.Fatalf("size %d: state=%q, want deleted", size, srv.State(id))
+		puts := srv.BlobPuts()
+		id := puts[len(puts)-1].ObjectID
+		if st := srv.State(t, id); st != mediagate.StateDeleted {
+			t.Fatalf("size %d: state=%q, want deleted", size, st)
+		}
+		if b := srv.Bytes(t, id); b != nil {
+			t.Fatalf("size %d: the blob store still holds %d bytes of the refused upload", size, len(b))
 		}
 		if files, _ := os.ReadDir(stateDir); len(files) != 0 {
 			t.Fatalf("size %d: state dir holds %d files, want none", size, len(files))
@@ -342,8 +354,26 @@ func TestUploadFileVerificationFailed(t *testing.T) {
 	}
 }
 
+// A real PNG declared as one is taken, and keeps its sniffed type.
+func TestUploadFilePNG(t *testing.T) {
+	srv, c := newClient(t)
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"),
+		bytes.Repeat([]byte{7}, 4000)...)
+	path := filepath.Join(t.TempDir(), "dot.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.UploadFile(context.Background(), path, client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ContentType != "image/png" || o.State != client.StateReady || !bytes.Equal(srv.Bytes(t, o.ID), png) {
+		t.Fatalf("object=%+v, want a ready image/png holding the file", o)
+	}
+}
+
 func TestDownload(t *testing.T) {
-	_, c := newClient(t, smallParts())
+	srv, c := newClient(t, smallParts)
 	ctx := context.Background()
 	path, data := writeText(t, t.TempDir(), "song.txt", 20<<10)
 	o, err := c.UploadFile(ctx, path, client.UploadOptions{MultipartThreshold: 4 << 10, PartSize: 4 << 10})
@@ -355,9 +385,22 @@ func TestDownload(t *testing.T) {
 	if err != nil || n != int64(len(data)) || !bytes.Equal(buf.Bytes(), data) {
 		t.Fatalf("Download: n=%d err=%v, equal=%v; want the %d bytes uploaded", n, err, bytes.Equal(buf.Bytes(), data), len(data))
 	}
-	u, err := c.DownloadURL(ctx, o.ID, 90)
-	if err != nil || u.Method != http.MethodGet || !strings.HasPrefix(u.URL, "http") {
+	u, err := c.DownloadURL(ctx, o.ID, 90*time.Second)
+	if err != nil || u.Method != http.MethodGet || !strings.HasPrefix(u.URL, srv.URL+"/blob/") {
 		t.Fatalf("DownloadURL=%+v, %v", u, err)
+	}
+	if left := u.ExpiresAt.Sub(srv.Clock.Now()); left < 89*time.Second || left > 92*time.Second {
+		t.Fatalf("DownloadURL expires in %v, want about 90s", left)
+	}
+	// The signed URL is the only credential it needs.
+	resp, err := http.Get(u.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET of the signed URL: %s, %d bytes, %v; want the %d bytes uploaded", resp.Status, len(got), err, len(data))
 	}
 	if _, err := c.Download(ctx, mediagate.NewID(mediagate.PrefixObject), &buf); !client.IsCode(err, "not_found") {
 		t.Fatalf("Download of a missing object: err=%v, want not_found", err)
@@ -365,7 +408,7 @@ func TestDownload(t *testing.T) {
 }
 
 func TestObjects(t *testing.T) {
-	_, c := newClient(t, fakeapi.DefaultConfig())
+	_, c := newClient(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	var ids []string
@@ -416,7 +459,7 @@ func TestObjects(t *testing.T) {
 }
 
 func TestAuthAndKeys(t *testing.T) {
-	srv := fakeapi.Start(t, fakeapi.DefaultConfig())
+	srv := apitest.Start(t)
 	ctx := context.Background()
 	anon := client.New(srv.URL, "")
 	su, err := anon.Signup(ctx, client.SignupRequest{Email: "Ann@Example.com", Password: "correct horse"})

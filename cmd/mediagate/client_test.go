@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,23 +16,20 @@ import (
 
 	"mediagate"
 	"mediagate/client"
-	"mediagate/internal/fakeapi"
+	"mediagate/internal/apitest"
 )
 
-// clientEnv is a fake server, an account on it and the environment that
+// clientEnv is the real API, an account on it and the environment that
 // points the client commands at it.
 type clientEnv struct {
-	srv *fakeapi.Server
+	srv *apitest.Server
 	env map[string]string
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
 	t.Helper()
-	cfg := fakeapi.DefaultConfig()
-	cfg.MinPartSize = 1 << 10
-	srv := fakeapi.Start(t, cfg)
-	_, secret := srv.NewAccount("cli")
-	return &clientEnv{srv: srv, env: map[string]string{"MEDIAGATE_SERVER": srv.URL, "MEDIAGATE_KEY": secret}}
+	srv := apitest.Start(t, apitest.WithMinPartSize(1<<10)) // small parts keep multipart tests quick
+	return &clientEnv{srv: srv, env: map[string]string{"MEDIAGATE_SERVER": srv.URL, "MEDIAGATE_KEY": srv.Key}}
 }
 
 // run runs the mediagate command line and returns its stdout, its stderr
@@ -83,13 +82,19 @@ func TestClientCommandsNeedAKey(t *testing.T) {
 func TestServerErrorIsOneLine(t *testing.T) {
 	c := newClientEnv(t)
 	id := mediagate.NewID(mediagate.PrefixObject)
+	// The server's problem body becomes "code: detail", on one line.
 	_, _, err := c.run(t, "download", id)
-	if want := fmt.Sprintf("not_found: object %q not found", id); err == nil || err.Error() != want || exitCode(err) != 1 {
-		t.Fatalf("err=%v (exit %d), want %q (exit 1)", err, exitCode(err), want)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Code != "not_found" || !strings.Contains(ce.Detail, id) || exitCode(err) != 1 {
+		t.Fatalf("err=%v (exit %d), want not_found naming %s (exit 1)", err, exitCode(err), id)
+	}
+	if want := "not_found: " + ce.Detail; err.Error() != want || strings.Contains(want, "\n") {
+		t.Fatalf("err=%q, want %q on one line", err, want)
 	}
 	c.env["MEDIAGATE_KEY"] = "mg_wrong"
-	if _, _, err := c.run(t, "ls"); !client.IsCode(err, "unauthorized") || !strings.HasPrefix(err.Error(), "unauthorized: ") {
-		t.Fatalf("err=%v, want unauthorized: …", err)
+	_, _, err = c.run(t, "ls")
+	if !errors.As(err, &ce) || ce.Code != "unauthorized" || err.Error() != "unauthorized: "+ce.Detail || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err=%q, want unauthorized: … on one line", err)
 	}
 }
 
@@ -113,8 +118,17 @@ func TestUploadAndDownload(t *testing.T) {
 	if len(objs) != 2 || objs[0].Filename != "small.txt" || objs[1].Filename != "big.txt" || objs[1].State != "ready" {
 		t.Fatalf("upload printed %+v, want small.txt and big.txt ready", objs)
 	}
-	if parts := c.srv.Puts(); len(parts) != 1+5 {
-		t.Fatalf("%d PUTs, want 1 for small.txt and 5 parts for big.txt", len(parts))
+	if got := apitest.PartsPut(c.srv.BlobPuts(), objs[0].ID); !slices.Equal(got, []int{0}) {
+		t.Fatalf("small.txt: PUTs of parts %v, want one single PUT", got)
+	}
+	if got := apitest.PartsPut(c.srv.BlobPuts(), objs[1].ID); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("big.txt: PUTs of parts %v, want parts 1 to 5", got)
+	}
+	if n := len(c.srv.BlobPuts()); n != 1+5 {
+		t.Fatalf("%d PUTs, want 1 for small.txt and 5 parts for big.txt", n)
+	}
+	if !bytes.Equal(c.srv.Bytes(t, objs[0].ID), smallData) || !bytes.Equal(c.srv.Bytes(t, objs[1].ID), bigData) {
+		t.Fatal("the server does not hold the files' bytes")
 	}
 
 	out = c.mustRun(t, "upload", "--quiet", small)
@@ -172,27 +186,22 @@ func TestUploadResumes(t *testing.T) {
 	path, data := textFile(t, t.TempDir(), "big.txt", 6<<10)
 	stateDir := t.TempDir()
 	args := []string{"upload", "--multipart-threshold", "1KiB", "--part-size", "1KiB", "--parallel", "1", "--state-dir", stateDir, path}
-	c.srv.SetBeforePut(func(_ string, part int) error {
-		if part == 4 {
-			return errors.New("injected")
-		}
-		return nil
-	})
+	c.srv.SetBeforeBlobPut(apitest.FailPart(4, math.MaxInt, http.StatusInternalServerError))
 	_, _, err := c.run(t, args...)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "resumable") {
 		t.Fatalf("first run: err=%v, want a resumable failure (exit 1)", err)
 	}
-	c.srv.SetBeforePut(nil)
-	c.srv.ResetPuts()
+	c.srv.SetBeforeBlobPut(nil)
+	c.srv.ResetBlobPuts()
 	id := strings.Fields(c.mustRun(t, args...))[0]
 	var parts []int
-	for _, p := range c.srv.Puts() {
+	for _, p := range c.srv.BlobPuts() {
 		parts = append(parts, p.Part)
 	}
 	if !slices.Equal(parts, []int{4, 5, 6}) {
 		t.Fatalf("second run put parts %v, want [4 5 6]", parts)
 	}
-	if !bytes.Equal(c.srv.Bytes(id), data) {
+	if !bytes.Equal(c.srv.Bytes(t, id), data) {
 		t.Fatal("the server does not hold the file")
 	}
 }

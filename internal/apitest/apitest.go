@@ -1,0 +1,463 @@
+// Package apitest runs the real mediagate API for tests of its clients: the
+// handler of package api over a fresh SQLite database and disk blob store in
+// the test's temporary directory, served on a loopback port. Nothing of the
+// API is re-implemented here; what a test sees is what `mediagate serve`
+// answers.
+//
+// Start gives a running server with a signed-up account, its user token and
+// an API key. Tests may inject failures into blob PUTs (BeforeBlobPut), see
+// which blob PUTs were made (BlobPuts), move the server's clock (Clock) and
+// look into the stores (Store, Blobs, Bytes, State).
+//
+// The package is for tests only; it imports testing.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mediagate"
+	"mediagate/api"
+	"mediagate/disk"
+	"mediagate/sqlite"
+	"mediagate/urlsign"
+)
+
+// Server is a running API. Its fields are set by Start and must not be
+// changed; its methods are safe for concurrent use.
+type Server struct {
+	// URL is the server's base URL, "http://127.0.0.1:PORT", also the base of
+	// the blob URLs it signs.
+	URL string
+	// Account is the account Start signed up, with its token and API key.
+	Account
+	// Config is the configuration the API runs with.
+	Config api.Config
+	// Store is the server's metadata store, for tests that inspect state.
+	Store *sqlite.DB
+	// Blobs is the server's blob store, for tests that inspect bytes.
+	Blobs *disk.BlobStore
+	// Clock is the server's time source.
+	Clock *Clock
+
+	mu        sync.Mutex
+	beforePut BlobPutHook
+	puts      []BlobPut
+}
+
+// Account is an account signed up through the API, with a user's
+// credentials, access token and an API key.
+type Account struct {
+	// AccountID is the account's id (acct_…).
+	AccountID string
+	// Email and Password sign the account's user in.
+	Email, Password string
+	// Token is the user's access token; it holds mediagate.UserScopes.
+	Token string
+	// Key is the secret of an API key named "test" with mediagate.UserScopes.
+	Key string
+}
+
+// BlobPutHook is called before the API sees a PUT to a signed blob URL. If
+// it answers fail, the PUT is answered with status and a problem body, after
+// its body is read and discarded, and the API never sees it. It may be
+// called from several goroutines at once.
+type BlobPutHook func(r *http.Request) (status int, fail bool)
+
+// BlobPut is one PUT to a signed blob URL, as the server answered it.
+type BlobPut struct {
+	// Method is the request's method (PUT).
+	Method string
+	// ObjectID is the last element of the blob's key, which the API makes the
+	// object's id.
+	ObjectID string
+	// Part is the part number from the X-Mg-Part query parameter; 0 for the
+	// single PUT of a whole object.
+	Part int
+	// Status is the HTTP status the PUT was answered with.
+	Status int
+	// Injected is true if a BlobPutHook failed the PUT.
+	Injected bool
+}
+
+// Option changes how Start builds the server.
+type Option func(*options)
+
+type options struct {
+	config    []func(*api.Config)
+	beforePut BlobPutHook
+}
+
+// WithConfig lets f change the API's configuration (api.DefaultConfig to
+// begin with). BaseURL is set by Start afterwards.
+func WithConfig(f func(*api.Config)) Option {
+	return func(o *options) { o.config = append(o.config, f) }
+}
+
+// WithMinPartSize lowers the smallest multipart part the API takes (5 MiB by
+// default), so multipart tests can use small files.
+func WithMinPartSize(n int64) Option {
+	return WithConfig(func(c *api.Config) { c.MinPartSize = n })
+}
+
+// WithBeforeBlobPut sets the hook called before each blob PUT, as
+// Server.SetBeforeBlobPut does.
+func WithBeforeBlobPut(hook BlobPutHook) Option {
+	return func(o *options) { o.beforePut = hook }
+}
+
+// Password is the password of the accounts Start and NewAccount sign up.
+const Password = "correct horse battery staple"
+
+// Start builds the API over a fresh SQLite database and disk blob store in
+// tb.TempDir(), serves it on a loopback port, signs up an account
+// (apitest@example.com) and makes it an API key. Everything is closed when
+// the test ends. What the API logs at level warn or above (5xx answers,
+// failed purges) goes to the test's output.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ctx := context.Background()
+	dir := tb.TempDir()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	blobs, err := disk.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	cfg := api.DefaultConfig()
+	for _, f := range o.config {
+		f(&cfg)
+	}
+	clk := &Clock{}
+	tokens, err := api.NewTokens(ctx, store, cfg.TokenTTL, clk.Now)
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	master := make([]byte, 32)
+	rand.Read(master)
+
+	s := &Server{Store: store, Blobs: blobs, Clock: clk, beforePut: o.beforePut}
+	// The handler needs the server's URL for the URLs it signs: take it from
+	// the listener before the server starts, so the handler is complete
+	// before any request can reach it.
+	hs := httptest.NewUnstartedServer(nil)
+	cfg.BaseURL = "http://" + hs.Listener.Addr().String()
+	h := api.NewHandler(api.Deps{
+		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), Tokens: tokens, Config: cfg, Now: clk.Now,
+		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Checks: map[string]api.Checker{"db": store.Ping},
+	})
+	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(h, w, r) })
+	hs.Start()
+	tb.Cleanup(hs.Close)
+	if hs.URL != cfg.BaseURL {
+		tb.Fatalf("apitest: the server listens at %s, not %s", hs.URL, cfg.BaseURL)
+	}
+	s.URL, s.Config = hs.URL, cfg
+	s.Account = s.NewAccount(tb, "apitest@example.com")
+	return s
+}
+
+// NewAccount signs up an account with email and Password through
+// POST /v1/auth/signup and makes it an API key named "test" through
+// POST /v1/keys.
+func (s *Server) NewAccount(tb testing.TB, email string) Account {
+	tb.Helper()
+	var su struct {
+		Account struct {
+			ID string `json:"id"`
+		} `json:"account"`
+		Token string `json:"token"`
+	}
+	s.call(tb, "POST", "/v1/auth/signup", "", map[string]string{"email": email, "password": Password}, &su)
+	var key struct {
+		Secret string `json:"secret"`
+	}
+	s.call(tb, "POST", "/v1/keys", su.Token, map[string]string{"name": "test"}, &key)
+	if su.Account.ID == "" || su.Token == "" || key.Secret == "" {
+		tb.Fatalf("apitest: signup of %s gave account %q, token %q, key %q", email, su.Account.ID, su.Token, key.Secret)
+	}
+	return Account{AccountID: su.Account.ID, Email: email, Password: Password, Token: su.Token, Key: key.Secret}
+}
+
+// call sends a JSON request to the API and decodes a 2xx answer into out.
+func (s *Server) call(tb testing.TB, method, route, token string, body, out any) {
+	tb.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	req, err := http.NewRequest(method, s.URL+route, bytes.NewReader(b))
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("apitest: %s %s: %v", method, route, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("apitest: %s %s: %v", method, route, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		tb.Fatalf("apitest: %s %s: %s: %s", method, route, resp.Status, data)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		tb.Fatalf("apitest: %s %s: decode %s: %v", method, route, data, err)
+	}
+}
+
+// serve passes a request to the API, running the blob PUT hook first and
+// recording blob PUTs.
+func (s *Server) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/blob/") {
+		h.ServeHTTP(w, r)
+		return
+	}
+	put := BlobPut{Method: r.Method, ObjectID: path.Base(r.URL.Path), Part: PartNumber(r)}
+	s.mu.Lock()
+	hook := s.beforePut
+	s.mu.Unlock()
+	if hook != nil {
+		if status, fail := hook(r); fail {
+			io.Copy(io.Discard, r.Body)
+			writeInjected(w, status)
+			put.Status, put.Injected = status, true
+			s.record(put)
+			return
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	h.ServeHTTP(rec, r)
+	put.Status = rec.status
+	if put.Status == 0 {
+		put.Status = http.StatusOK
+	}
+	s.record(put)
+}
+
+func (s *Server) record(p BlobPut) {
+	s.mu.Lock()
+	s.puts = append(s.puts, p)
+	s.mu.Unlock()
+}
+
+// writeInjected answers an injected failure as a problem body, with the code
+// "injected" so no one takes it for the API's own.
+func writeInjected(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"type": "urn:mediagate:problem:injected", "title": http.StatusText(status), "status": status,
+		"detail": "apitest: injected failure", "code": "injected",
+	})
+}
+
+// PartNumber returns the part number a blob PUT's signed URL names (the
+// X-Mg-Part query parameter), or 0 for the single PUT of a whole object.
+func PartNumber(r *http.Request) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("X-Mg-Part"))
+	return n
+}
+
+// FailPart returns a hook that fails the first times PUTs of part number
+// part (0: a single PUT) with status, and lets every other PUT through.
+func FailPart(part, times, status int) BlobPutHook {
+	var mu sync.Mutex
+	failed := 0
+	return func(r *http.Request) (int, bool) {
+		if PartNumber(r) != part {
+			return 0, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if failed >= times {
+			return 0, false
+		}
+		failed++
+		return status, true
+	}
+}
+
+// SetBeforeBlobPut sets the hook run before each blob PUT; nil removes it.
+func (s *Server) SetBeforeBlobPut(hook BlobPutHook) {
+	s.mu.Lock()
+	s.beforePut = hook
+	s.mu.Unlock()
+}
+
+// BlobPuts returns the blob PUTs answered so far, in the order they were
+// answered. A PUT is recorded once its handler returns, so one a client gave
+// up on may be recorded a little after the client returned.
+func (s *Server) BlobPuts() []BlobPut {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.puts)
+}
+
+// ResetBlobPuts forgets the blob PUTs made so far.
+func (s *Server) ResetBlobPuts() {
+	s.mu.Lock()
+	s.puts = nil
+	s.mu.Unlock()
+}
+
+// PartsPut returns the part numbers of the blob PUTs of object id that were
+// answered 200, sorted, with repeats.
+func PartsPut(puts []BlobPut, id string) []int {
+	var out []int
+	for _, p := range puts {
+		if p.ObjectID == id && p.Status == http.StatusOK {
+			out = append(out, p.Part)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Object returns an object of the Start account in any state, deleted
+// included, as the metadata store holds it, or nil if there is none.
+func (s *Server) Object(tb testing.TB, id string) *mediagate.Object {
+	tb.Helper()
+	ctx := context.Background()
+	o, err := s.Store.Object(ctx, s.AccountID, id)
+	if err == nil {
+		return o
+	}
+	if mediagate.ErrorCode(err) != mediagate.ENOTFOUND {
+		tb.Fatalf("apitest: object %s: %v", id, err)
+	}
+	// Object hides deleted objects; look for it among them.
+	f := mediagate.ObjectFilter{State: mediagate.StateDeleted, Limit: 1000}
+	for {
+		list, next, err := s.Store.Objects(ctx, s.AccountID, f)
+		if err != nil {
+			tb.Fatalf("apitest: deleted objects: %v", err)
+		}
+		for _, o := range list {
+			if o.ID == id {
+				return o
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		f.Cursor = next
+	}
+}
+
+// State returns the state of an object of the Start account, deleted
+// included, or "" if there is none.
+func (s *Server) State(tb testing.TB, id string) mediagate.ObjectState {
+	tb.Helper()
+	if o := s.Object(tb, id); o != nil {
+		return o.State
+	}
+	return ""
+}
+
+// Bytes returns the bytes the blob store holds for an object of the Start
+// account, or nil if it holds none (the object is pending, deleted and
+// purged, or absent).
+func (s *Server) Bytes(tb testing.TB, id string) []byte {
+	tb.Helper()
+	o := s.Object(tb, id)
+	if o == nil {
+		return nil
+	}
+	rc, _, err := s.Blobs.Open(context.Background(), o.Key)
+	if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		tb.Fatalf("apitest: open the bytes of %s: %v", id, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		tb.Fatalf("apitest: read the bytes of %s: %v", id, err)
+	}
+	return b
+}
+
+// Clock is the server's time source: the real time moved by an offset that
+// Advance changes, so time goes on (objects made one after the other have
+// distinct creation times) and tests can still jump ahead.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the server's current time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the server's time forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// statusRecorder keeps the status a handler answers. It passes Unwrap through,
+// so http.ResponseController still reaches the connection (the blob handler
+// sets read deadlines through it), and ReadFrom, as package api expects of a
+// ResponseWriter.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
