@@ -137,7 +137,7 @@ func handleBlobGet(b *blobs) http.Handler {
 		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, info.ModTime.UnixNano(), info.Size))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
-		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(time.Until(g.Expires)/time.Second), 10)+", immutable")
+		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(g.Expires.Sub(b.now())/time.Second), 10)+", immutable")
 		if g.Filename != "" {
 			h.Set("Content-Disposition", contentDisposition(ct, g.Filename, query.Has("download")))
 		}

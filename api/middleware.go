@@ -111,7 +111,15 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		// A writer without ReadFrom (a recorder, another middleware): copy
+		// through Write, hiding our own ReadFrom so io.Copy does not recurse.
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	}
 	w.written += n
 	return n, err
 }
