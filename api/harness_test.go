@@ -7,78 +7,42 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mediagate"
 	"mediagate/api"
 	"mediagate/disk"
+	"mediagate/internal/apitest"
 	"mediagate/sqlite"
-	"mediagate/urlsign"
 )
-
-// clock is a settable time source for the server under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // tokenTTL outlives the upload TTL, so tests can let uploads expire.
 const tokenTTL = 24 * time.Hour
 
-// server is an API over real SQLite and disk stores, on a loopback port.
+// server is the real API over SQLite and disk on a loopback port
+// (internal/apitest), with the helpers these tests share.
 type server struct {
-	*httptest.Server
+	*apitest.Server
 	store *sqlite.DB
 	blobs *disk.BlobStore
-	clock *clock
+	clock *apitest.Clock
 	cfg   api.Config
 }
 
 func newServer(t *testing.T, tweak ...func(*api.Config)) *server {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlite.Open(context.Background(), dir+"/meta.db")
-	if err != nil {
-		t.Fatal(err)
+	opts := []apitest.Option{
+		apitest.WithMinPartSize(5 << 10), // small parts keep multipart tests fast
+		apitest.WithConfig(func(c *api.Config) { c.TokenTTL = tokenTTL }),
 	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := disk.Open(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	tokens, err := api.NewTokens(context.Background(), store, tokenTTL, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := api.DefaultConfig()
-	cfg.MinPartSize = 5 << 10 // small parts keep multipart tests fast
 	for _, f := range tweak {
-		f(&cfg)
+		opts = append(opts, apitest.WithConfig(f))
 	}
-	s := &server{store: store, blobs: blobs, clock: clk}
-	var h http.Handler
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(s.Close)
-	cfg.BaseURL = s.URL
-	s.cfg = cfg
-	h = api.NewHandler(api.Deps{Store: store, Blobs: blobs, Signer: urlsign.New([]byte("test-master-secret"), "origin"),
-		Tokens: tokens, Config: cfg, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Checks: map[string]api.Checker{"db": store.Ping}})
-	return s
+	a := apitest.Start(t, opts...)
+	return &server{Server: a, store: a.Store, blobs: a.Blobs, clock: a.Clock, cfg: a.Config}
 }
 
 // response is a finished HTTP exchange.
