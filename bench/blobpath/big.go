@@ -7,18 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"mediagate/bench/internal/benchkit"
 )
 
 // bigRep is what one repetition of the large PUT/GET measured on one target.
 type bigRep struct {
 	put, sync, complete, get time.Duration
 	hwmKB, sampledKB         int64
-	cpuPut, cpuGet           cpuUse
+	cpuPut, cpuGet           benchkit.CPUUse
 }
 
 // big runs the large-object repetitions, the two targets interleaved so that
-// both see the same background, and returns one Result per target.
-func (b *bench) big() ([]Result, error) {
+// both see the same background, and returns one benchkit.Result per target.
+func (b *bench) big() ([]benchkit.Result, error) {
 	var mg, ngx []bigRep
 	var notes []string
 	for i := range b.c.bigReps {
@@ -40,7 +42,7 @@ func (b *bench) big() ([]Result, error) {
 	if b.c.bigSize == 1<<30 {
 		name = "1 GiB object"
 	}
-	return []Result{b.bigResult(name, "mediagate", mg, notes), b.bigResult(name, "nginx", ngx, nil)}, nil
+	return []benchkit.Result{b.bigResult(name, "mediagate", mg, notes), b.bigResult(name, "nginx", ngx, nil)}, nil
 }
 
 func (b *bench) step() (context.Context, context.CancelFunc) {
@@ -54,7 +56,7 @@ func (b *bench) bigMediagate(i int) (r bigRep, note string, err error) {
 	if err != nil {
 		return r, "", err
 	}
-	if err := resetPeakRSS(b.c.mgPIDs); err != nil {
+	if err := benchkit.ResetPeakRSS(b.c.mgPIDs); err != nil {
 		note = fmt.Sprintf("could not reset VmHWM (%v): the peak RSS is over the process's life", err)
 	}
 	if r.put, r.cpuPut, r.hwmKB, r.sampledKB, err = b.timedPut(ctx, up.Upload.URL, up.Upload.Headers["Content-Type"], b.c.mgPIDs); err != nil {
@@ -87,7 +89,7 @@ func (b *bench) bigNginx(i int) (r bigRep, err error) {
 	ctx, cancel := b.step()
 	defer cancel()
 	path := fmt.Sprintf("/big/rep-%d.mp4", i)
-	resetPeakRSS(b.c.ngxPIDs)
+	benchkit.ResetPeakRSS(b.c.ngxPIDs)
 	if r.put, r.cpuPut, r.hwmKB, r.sampledKB, err = b.timedPut(ctx, b.c.ngx.String()+path, "video/mp4", b.c.ngxPIDs); err != nil {
 		return r, err
 	}
@@ -109,34 +111,34 @@ func (b *bench) bigNginx(i int) (r bigRep, err error) {
 
 // timedPut PUTs the source file to u, measuring the time, the servers' CPU
 // and the peak RSS of pids.
-func (b *bench) timedPut(ctx context.Context, u, contentType string, pids []int) (d time.Duration, cpu cpuUse, hwmKB, sampledKB int64, err error) {
+func (b *bench) timedPut(ctx context.Context, u, contentType string, pids []int) (d time.Duration, cpu benchkit.CPUUse, hwmKB, sampledKB int64, err error) {
 	f, err := os.Open(b.c.file)
 	if err != nil {
 		return 0, cpu, 0, 0, err
 	}
 	defer f.Close()
-	s := sampleRSS(pids)
-	snap := takeCPU(b.c.mgPIDs, b.c.ngxPIDs)
+	s := benchkit.SampleRSS(pids)
+	snap := b.takeCPU()
 	t := time.Now()
 	err = b.put(ctx, u, contentType, f, b.c.bigSize)
 	d = time.Since(t)
-	cpu = since(snap)
+	cpu = snap.Since()
 	sampledKB = s.Stop()
-	hwmKB = statusKB(pids, "VmHWM")
+	hwmKB = benchkit.StatusKB(pids, "VmHWM")
 	return d, cpu, hwmKB, sampledKB, err
 }
 
-func (b *bench) timedGet(u string) (time.Duration, cpuUse, error) {
+func (b *bench) timedGet(u string) (time.Duration, benchkit.CPUUse, error) {
 	ctx, cancel := b.step()
 	defer cancel()
-	snap := takeCPU(b.c.mgPIDs, b.c.ngxPIDs)
+	snap := b.takeCPU()
 	t := time.Now()
 	err := b.get(ctx, u, b.c.bigSize, mp4Header)
-	return time.Since(t), since(snap), err
+	return time.Since(t), snap.Since(), err
 }
 
-func (b *bench) bigResult(name, target string, reps []bigRep, notes []string) Result {
-	r := Result{Bench: "blob data path", Case: name, Target: target, Notes: notes}
+func (b *bench) bigResult(name, target string, reps []bigRep, notes []string) benchkit.Result {
+	r := benchkit.Result{Bench: "blob data path", Case: name, Target: target, Notes: notes}
 	var put, durable, get, complete, hwm, sampled, cpuPut, cpuGet, others []float64
 	gib := float64(b.c.bigSize) / (1 << 30)
 	for _, x := range reps {
@@ -146,27 +148,27 @@ func (b *bench) bigResult(name, target string, reps []bigRep, notes []string) Re
 		complete = append(complete, x.complete.Seconds())
 		hwm = append(hwm, float64(x.hwmKB)*1024/1e6)
 		sampled = append(sampled, float64(x.sampledKB)*1024/1e6)
-		cpuPut = append(cpuPut, x.cpuPut.of(target).Seconds()/gib)
-		cpuGet = append(cpuGet, x.cpuGet.of(target).Seconds()/gib)
-		others = append(others, (x.cpuPut.others+x.cpuGet.others).Seconds()/(x.cpuPut.wall+x.cpuGet.wall).Seconds())
+		cpuPut = append(cpuPut, cpuOf(x.cpuPut, target).Seconds()/gib)
+		cpuGet = append(cpuGet, cpuOf(x.cpuGet, target).Seconds()/gib)
+		others = append(others, (x.cpuPut.Others+x.cpuGet.Others).Seconds()/(x.cpuPut.Wall+x.cpuGet.Wall).Seconds())
 	}
-	r.add("PUT MB/s", median(put), "MB/s", "higher")
+	r.Add("PUT MB/s", median(put), "MB/s", "higher")
 	if target == "mediagate" {
-		r.add("PUT MB/s, durable (fsync'd)", median(put), "MB/s", "higher")
-		r.add("complete (verify) time", median(complete), "s", "lower")
+		r.Add("PUT MB/s, durable (fsync'd)", median(put), "MB/s", "higher")
+		r.Add("complete (verify) time", median(complete), "s", "lower")
 	} else if b.c.ngxRoot != "" {
-		r.add("PUT MB/s, durable (fsync'd)", median(durable), "MB/s", "higher")
+		r.Add("PUT MB/s, durable (fsync'd)", median(durable), "MB/s", "higher")
 	}
-	r.add("GET MB/s", median(get), "MB/s", "higher")
-	r.add("server peak RSS during PUT (VmHWM)", slicesMax(hwm), "MB", "lower")
-	r.add("server peak RSS during PUT (sampled VmRSS)", slicesMax(sampled), "MB", "lower")
-	r.add("server CPU per GiB PUT", median(cpuPut), "s", "lower")
-	r.add("server CPU per GiB GET", median(cpuGet), "s", "lower")
-	r.add("other processes' CPU use", median(others), "cores", "")
-	r.note("%d repetitions interleaved with the peer's, medians; PUT MB/s per repetition %s, GET %s",
+	r.Add("GET MB/s", median(get), "MB/s", "higher")
+	r.Add("server peak RSS during PUT (VmHWM)", slicesMax(hwm), "MB", "lower")
+	r.Add("server peak RSS during PUT (sampled VmRSS)", slicesMax(sampled), "MB", "lower")
+	r.Add("server CPU per GiB PUT", median(cpuPut), "s", "lower")
+	r.Add("server CPU per GiB GET", median(cpuGet), "s", "lower")
+	r.Add("other processes' CPU use", median(others), "cores", "")
+	r.Notef("%d repetitions interleaved with the peer's, medians; PUT MB/s per repetition %s, GET %s",
 		len(reps), floats(put), floats(get))
 	if target == "mediagate" {
-		r.note("complete (size check, SHA-256 of the whole file, type sniffing) per repetition %s s", floats(complete))
+		r.Notef("complete (size check, SHA-256 of the whole file, type sniffing) per repetition %s s", floats(complete))
 	}
 	return r
 }

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"mediagate/bench/internal/benchkit"
 )
 
 // bench holds the client both targets are measured with.
@@ -22,35 +23,15 @@ type bench struct {
 }
 
 func newBench(c config) *bench {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         d.DialContext,
-		MaxIdleConns:        4 * c.workers,
-		MaxIdleConnsPerHost: 2 * c.workers,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-	return &bench{c: c, client: &http.Client{Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &bench{c: c, client: benchkit.NewClient(benchkit.ClientOptions{IdleConnsPerHost: 2 * c.workers})}
 }
 
 // waitReady waits until both servers answer, for at most 15 s.
 func (b *bench) waitReady() error {
 	deadline := time.Now().Add(15 * time.Second)
 	for _, u := range []string{b.c.mg.String() + "/healthz", b.c.ngx.String() + "/"} {
-		for {
-			resp, err := b.client.Get(u)
-			if err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not answer: %w", u, err)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := benchkit.WaitReady(b.client, u, deadline); err != nil {
+			return fmt.Errorf("%s did not answer: %w", u, err)
 		}
 	}
 	return nil
@@ -105,20 +86,8 @@ func (b *bench) api(ctx context.Context, method, path string, in, v any, want in
 	return err
 }
 
-// upload is what create-upload answers that the benchmark uses.
-type upload struct {
-	Object struct {
-		ID string `json:"id"`
-	} `json:"object"`
-	Upload struct {
-		Method  string            `json:"method"`
-		URL     string            `json:"url"`
-		Headers map[string]string `json:"headers"`
-	} `json:"upload"`
-}
-
-func (b *bench) createUpload(ctx context.Context, filename, contentType string, size int64) (*upload, error) {
-	var u upload
+func (b *bench) createUpload(ctx context.Context, filename, contentType string, size int64) (*benchkit.CreateUploadResponse, error) {
+	var u benchkit.CreateUploadResponse
 	err := b.api(ctx, http.MethodPost, "/v1/uploads",
 		map[string]any{"filename": filename, "content_type": contentType, "size": size}, &u, http.StatusCreated)
 	if err == nil && (u.Upload.Method != http.MethodPut || u.Upload.URL == "") {

@@ -22,10 +22,11 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"net/url"
 	"os"
 	"time"
+
+	"mediagate/bench/internal/benchkit"
 )
 
 type config struct {
@@ -44,12 +45,7 @@ type config struct {
 	out              string
 }
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "blobpath:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("blobpath", run) }
 
 func run() error {
 	var c config
@@ -96,16 +92,16 @@ func run() error {
 		return nil
 	}
 	var err error
-	if c.mg, err = loopbackURL("--mediagate", *mg); err != nil {
+	if c.mg, err = benchkit.LoopbackURL("--mediagate", *mg); err != nil {
 		return err
 	}
-	if c.ngx, err = loopbackURL("--nginx", *ngx); err != nil {
+	if c.ngx, err = benchkit.LoopbackURL("--nginx", *ngx); err != nil {
 		return err
 	}
-	if c.mgPIDs, err = parsePIDs(*mgPIDs); err != nil {
+	if c.mgPIDs, err = benchkit.ParsePIDs("--mediagate-pids", *mgPIDs); err != nil {
 		return err
 	}
-	if c.ngxPIDs, err = parsePIDs(*ngxPIDs); err != nil {
+	if c.ngxPIDs, err = benchkit.ParsePIDs("--nginx-pids", *ngxPIDs); err != nil {
 		return err
 	}
 	if c.key == "" {
@@ -115,17 +111,13 @@ func run() error {
 	// Whatever happens, the process ends shortly after its phases' time is up:
 	// the large benchmark has 5 phases per repetition per target, the small 7.
 	limit := time.Duration(2*5*c.bigReps+7+2)*c.phaseTimeout + time.Minute
-	watchdog := time.AfterFunc(limit, func() {
-		fmt.Fprintf(os.Stderr, "blobpath: watchdog: still running after %s, exiting\n", limit)
-		os.Exit(3)
-	})
-	defer watchdog.Stop()
+	defer benchkit.Watchdog("blobpath", limit).Stop()
 
 	b := newBench(c)
 	if err := b.waitReady(); err != nil {
 		return err
 	}
-	var results []Result
+	var results []benchkit.Result
 	if !c.skipBig {
 		rs, err := b.big()
 		if err != nil {
@@ -141,9 +133,9 @@ func run() error {
 		results = append(results, rs...)
 	}
 	for _, r := range results {
-		printResult(os.Stdout, r)
+		printResult(os.Stdout, &r)
 		if c.out != "" {
-			if err := appendResult(c.out, r); err != nil {
+			if err := r.AppendJSONL(c.out); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mediagate/bench/internal/benchkit"
 )
 
 // phase is one pass of a kind of operation over the small objects.
@@ -19,7 +21,7 @@ type phase struct {
 	firstErr error           // the first failure
 	wall     time.Duration   // from the start to the last operation's end
 	lat      []time.Duration // of the successful operations, sorted
-	cpu      cpuUse
+	cpu      benchkit.CPUUse
 	timedOut bool
 }
 
@@ -35,7 +37,7 @@ func (b *bench) runPhase(name string, n int, op func(ctx context.Context, i int)
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	snap := takeCPU(b.c.mgPIDs, b.c.ngxPIDs)
+	snap := b.takeCPU()
 	start := time.Now()
 	for range b.c.workers {
 		wg.Add(1)
@@ -70,7 +72,7 @@ func (b *bench) runPhase(name string, n int, op func(ctx context.Context, i int)
 	}
 	wg.Wait()
 	p.wall = time.Since(start)
-	p.cpu = since(snap)
+	p.cpu = snap.Since()
 	p.timedOut = ctx.Err() != nil
 	p.ok = len(p.lat)
 	p.errors += max(0, n-p.ok-p.errors) // never started: the deadline came first
@@ -82,8 +84,8 @@ func (b *bench) runPhase(name string, n int, op func(ctx context.Context, i int)
 func (p *phase) rate() float64 { return float64(p.ok) / p.wall.Seconds() }
 
 // small runs the small-object phases, each kind of operation on mediagate
-// next to the same kind on nginx, and returns one Result per target.
-func (b *bench) small() ([]Result, error) {
+// next to the same kind on nginx, and returns one benchkit.Result per target.
+func (b *bench) small() ([]benchkit.Result, error) {
 	n, size := b.c.smallCount, int64(b.c.smallSize)
 	body := bytes.Repeat([]byte("small object for the mediagate blob benchmark\n"), b.c.smallSize/46+1)[:size]
 	prefix := body[:min(16, len(body))]
@@ -145,48 +147,48 @@ func (b *bench) small() ([]Result, error) {
 	if size%1024 != 0 {
 		name = fmt.Sprintf("%d × %d B objects, %d workers", n, size, b.c.workers)
 	}
-	mg := Result{Bench: "blob data path", Case: name, Target: "mediagate"}
-	ngx := Result{Bench: "blob data path", Case: name, Target: "nginx"}
-	mg.add("create objects/s", create.rate(), "1/s", "higher")
+	mg := benchkit.Result{Bench: "blob data path", Case: name, Target: "mediagate"}
+	ngx := benchkit.Result{Bench: "blob data path", Case: name, Target: "nginx"}
+	mg.Add("create objects/s", create.rate(), "1/s", "higher")
 	addTransfer(&mg, "PUT", mgPut, size)
 	addTransfer(&ngx, "PUT", ngxPut, size)
-	mg.add("complete objects/s", complete.rate(), "1/s", "higher")
+	mg.Add("complete objects/s", complete.rate(), "1/s", "higher")
 	full := min(create.ok, mgPut.ok, complete.ok)
-	mg.add("create+PUT+complete objects/s", float64(full)/(create.wall+mgPut.wall+complete.wall).Seconds(), "1/s", "higher")
-	mg.add("sign download URL objects/s", sign.rate(), "1/s", "higher")
+	mg.Add("create+PUT+complete objects/s", float64(full)/(create.wall+mgPut.wall+complete.wall).Seconds(), "1/s", "higher")
+	mg.Add("sign download URL objects/s", sign.rate(), "1/s", "higher")
 	addTransfer(&mg, "GET", mgGet, size)
 	addTransfer(&ngx, "GET", ngxGet, size)
 	for _, p := range []*phase{create, mgPut, complete, mgGet} {
-		mg.add("server CPU per "+phaseOp(p.name), perOp(p.cpu.mg, p.ok), "µs", "lower")
+		mg.Add("server CPU per "+phaseOp(p.name), perOp(p.cpu.Groups[mgCPU], p.ok), "µs", "lower")
 	}
 	for _, p := range []*phase{ngxPut, ngxGet} {
-		ngx.add("server CPU per "+phaseOp(p.name), perOp(p.cpu.ngx, p.ok), "µs", "lower")
+		ngx.Add("server CPU per "+phaseOp(p.name), perOp(p.cpu.Groups[ngxCPU], p.ok), "µs", "lower")
 	}
-	mg.add("errors", float64(create.errors+mgPut.errors+complete.errors+sign.errors+mgGet.errors), "", "lower")
-	ngx.add("errors", float64(ngxPut.errors+ngxGet.errors), "", "lower")
-	mg.add("other processes' CPU use", othersUse(create, mgPut, complete, mgGet), "cores", "")
-	ngx.add("other processes' CPU use", othersUse(ngxPut, ngxGet), "cores", "")
+	mg.Add("errors", float64(create.errors+mgPut.errors+complete.errors+sign.errors+mgGet.errors), "", "lower")
+	ngx.Add("errors", float64(ngxPut.errors+ngxGet.errors), "", "lower")
+	mg.Add("other processes' CPU use", othersUse(create, mgPut, complete, mgGet), "cores", "")
+	ngx.Add("other processes' CPU use", othersUse(ngxPut, ngxGet), "cores", "")
 	for _, p := range []*phase{create, mgPut, ngxPut, complete, sign, mgGet, ngxGet} {
 		res := &mg
 		if p == ngxPut || p == ngxGet {
 			res = &ngx
 		}
 		if p.firstErr != nil {
-			res.note("%s: %d errors; first: %v", p.name, p.errors, p.firstErr)
+			res.Notef("%s: %d errors; first: %v", p.name, p.errors, p.firstErr)
 		}
 		if p.timedOut {
-			res.note("%s: stopped at the %s deadline after %d operations", p.name, b.c.phaseTimeout, p.ok)
+			res.Notef("%s: stopped at the %s deadline after %d operations", p.name, b.c.phaseTimeout, p.ok)
 		}
 	}
-	mg.note("phases in order create, PUT, complete, sign, GET; create+PUT+complete/s = objects / sum of the three phases' wall times")
-	return []Result{mg, ngx}, nil
+	mg.Notef("phases in order create, PUT, complete, sign, GET; create+PUT+complete/s = objects / sum of the three phases' wall times")
+	return []benchkit.Result{mg, ngx}, nil
 }
 
-func addTransfer(r *Result, op string, p *phase, size int64) {
-	r.add(op+" objects/s", p.rate(), "1/s", "higher")
-	r.add(op+" MB/s", p.rate()*float64(size)/1e6, "MB/s", "higher")
-	r.add(op+" p50", ms(pct(p.lat, .50)), "ms", "lower")
-	r.add(op+" p99", ms(pct(p.lat, .99)), "ms", "lower")
+func addTransfer(r *benchkit.Result, op string, p *phase, size int64) {
+	r.Add(op+" objects/s", p.rate(), "1/s", "higher")
+	r.Add(op+" MB/s", p.rate()*float64(size)/1e6, "MB/s", "higher")
+	r.Add(op+" p50", benchkit.Ms(benchkit.Percentile(p.lat, .50)), "ms", "lower")
+	r.Add(op+" p99", benchkit.Ms(benchkit.Percentile(p.lat, .99)), "ms", "lower")
 }
 
 // phaseOp is the operation of a phase's name: "mediagate PUT" → "PUT".
@@ -209,8 +211,8 @@ func perOp(d time.Duration, n int) float64 {
 func othersUse(ps ...*phase) float64 {
 	var others, wall time.Duration
 	for _, p := range ps {
-		others += p.cpu.others
-		wall += p.cpu.wall
+		others += p.cpu.Others
+		wall += p.cpu.Wall
 	}
 	return others.Seconds() / wall.Seconds()
 }

@@ -8,30 +8,14 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strings"
+
+	"mediagate/bench/internal/benchkit"
 )
-
-// Result is one benchmark's figures for one target, as the benchmarks write it.
-type Result struct {
-	Bench   string   `json:"bench"`
-	Case    string   `json:"case"`
-	Target  string   `json:"target"`
-	Metrics []Metric `json:"metrics"`
-	Notes   []string `json:"notes,omitempty"`
-}
-
-// Metric is one figure. Better is "higher", "lower" or "" (informational).
-type Metric struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	Better string  `json:"better,omitempty"`
-}
 
 const ours = "mediagate"
 
@@ -40,9 +24,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: report RESULTS.jsonl...")
 		os.Exit(2)
 	}
-	var all []Result
+	var all []benchkit.Result
 	for _, path := range os.Args[1:] {
-		rs, err := read(path)
+		rs, err := benchkit.ReadResults(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "report:", err)
 			os.Exit(1)
@@ -58,32 +42,13 @@ func main() {
 	writeTargets(w, groups)
 }
 
-func read(path string) ([]Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []Result
-	dec := json.NewDecoder(f)
-	for {
-		var r Result
-		if err := dec.Decode(&r); err == io.EOF {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, r)
-	}
-}
-
 // caseGroup is one benchmark case: ours and the peer's result, in run order.
 type caseGroup struct {
 	bench, name string
-	ours, peer  *Result
+	ours, peer  *benchkit.Result
 }
 
-func group(all []Result) []*caseGroup {
+func group(all []benchkit.Result) []*caseGroup {
 	var out []*caseGroup
 	find := func(bench, name string) *caseGroup {
 		for _, g := range out {
@@ -114,16 +79,16 @@ func (g *caseGroup) peerName() string {
 	return g.peer.Target
 }
 
-func metric(r *Result, name string) (Metric, bool) {
+func metric(r *benchkit.Result, name string) (benchkit.Metric, bool) {
 	if r == nil {
-		return Metric{}, false
+		return benchkit.Metric{}, false
 	}
 	for _, m := range r.Metrics {
 		if m.Name == name {
 			return m, true
 		}
 	}
-	return Metric{}, false
+	return benchkit.Metric{}, false
 }
 
 func writeTable(w io.Writer, g *caseGroup) {
@@ -132,7 +97,7 @@ func writeTable(w io.Writer, g *caseGroup) {
 	fmt.Fprintf(w, "| metric | mediagate | %s (peer) | mediagate / %s |\n|---|---:|---:|---:|\n", peer, peer)
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range []*Result{g.ours, g.peer} {
+	for _, r := range []*benchkit.Result{g.ours, g.peer} {
 		if r == nil {
 			continue
 		}
@@ -164,7 +129,7 @@ func writeTable(w io.Writer, g *caseGroup) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", label, cell(o, okO), cell(p, okP), ratio)
 	}
 	fmt.Fprintln(w)
-	for _, r := range []*Result{g.ours, g.peer} {
+	for _, r := range []*benchkit.Result{g.ours, g.peer} {
 		if r == nil {
 			continue
 		}
@@ -175,7 +140,7 @@ func writeTable(w io.Writer, g *caseGroup) {
 	fmt.Fprintln(w)
 }
 
-func cell(m Metric, ok bool) string {
+func cell(m benchkit.Metric, ok bool) string {
 	if !ok {
 		return "—"
 	}

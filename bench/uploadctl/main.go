@@ -21,34 +21,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mediagate/bench/internal/benchkit"
 )
-
-// Result is one benchmark's figures for one target; bench/report reads them.
-type Result struct {
-	Bench   string   `json:"bench"`
-	Case    string   `json:"case"`
-	Target  string   `json:"target"`
-	Metrics []Metric `json:"metrics"`
-	Notes   []string `json:"notes,omitempty"`
-}
-
-// Metric is one figure. Better is "higher", "lower" or "" (informational).
-type Metric struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	Better string  `json:"better,omitempty"`
-}
 
 type config struct {
 	target      string
@@ -66,12 +49,7 @@ type config struct {
 	out         string
 }
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "uploadctl:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("uploadctl", run) }
 
 func run() error {
 	var c config
@@ -91,10 +69,10 @@ func run() error {
 	flag.Parse()
 
 	var err error
-	if c.base, err = loopbackURL(*rawURL); err != nil {
+	if c.base, err = benchkit.LoopbackURL("--url", *rawURL); err != nil {
 		return err
 	}
-	if c.serverPIDs, err = parsePIDs(*pids); err != nil {
+	if c.serverPIDs, err = benchkit.ParsePIDs("--server-pid", *pids); err != nil {
 		return err
 	}
 	switch {
@@ -114,93 +92,25 @@ func run() error {
 
 	// Whatever happens, the process ends shortly after its time is up.
 	limit := c.wait + c.warmup + c.duration + c.timeout + 30*time.Second
-	watchdog := time.AfterFunc(limit, func() {
-		fmt.Fprintf(os.Stderr, "uploadctl: watchdog: still running after %s, exiting\n", limit)
-		os.Exit(3)
-	})
-	defer watchdog.Stop()
+	defer benchkit.Watchdog("uploadctl", limit).Stop()
 
-	client, dials := newClient(c.workers, c.timeout)
-	if err := waitReady(client, c.base, c.wait); err != nil {
-		return err
+	// One idle keep-alive connection per worker, so that the run measures
+	// the server rather than connection set-up; dials counts the connections.
+	dials := new(atomic.Int64)
+	client := benchkit.NewClient(benchkit.ClientOptions{IdleConnsPerHost: c.workers, Timeout: c.timeout, Dials: dials})
+	if err := benchkit.WaitReady(client, c.base.String()+"/healthz", time.Now().Add(c.wait)); err != nil {
+		return fmt.Errorf("server at %s did not answer within %s: %w", c.base, c.wait, err)
 	}
 	res, err := load(client, dials, c)
 	if err != nil {
 		return err
 	}
-	printSummary(os.Stdout, res)
+	r := res.result()
+	printSummary(os.Stdout, res, &r)
 	if c.out != "" {
-		return appendResult(c.out, res)
+		return r.AppendJSONL(c.out)
 	}
 	return nil
-}
-
-// loopbackURL parses raw and insists its host is a loopback IP address.
-func loopbackURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("--url %q: want http://127.0.0.1:PORT", raw)
-	}
-	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("--url %q: only loopback addresses are allowed", raw)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	return u, nil
-}
-
-func parsePIDs(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("--server-pid %q: want PIDs", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// newClient returns a client whose transport keeps one idle keep-alive
-// connection per worker, so the run measures the server rather than
-// connection set-up, and a counter of the connections it dialled.
-func newClient(workers int, timeout time.Duration) (*http.Client, *atomic.Int64) {
-	dials := new(atomic.Int64)
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
-			return d.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:          2 * workers,
-		MaxIdleConnsPerHost:   workers,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		ResponseHeaderTimeout: timeout,
-	}
-	return &http.Client{Transport: tr, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, dials
-}
-
-// waitReady polls the server until it answers anything, for at most d.
-func waitReady(client *http.Client, base *url.URL, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		resp, err := client.Get(base.String() + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server at %s did not answer within %s: %w", base, d, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // Step indexes: the three requests of an iteration, and the iteration.
@@ -256,7 +166,7 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 
 	// A monitor takes the CPU snapshots at the start and end of the window.
 	stop := make(chan struct{})
-	snaps := make(chan cpuSnap, 2)
+	snaps := make(chan benchkit.CPUSnapshot, 2)
 	var mon sync.WaitGroup
 	mon.Add(1)
 	go func() {
@@ -267,7 +177,7 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 			case <-stop:
 				return
 			}
-			snaps <- takeCPU(c.serverPIDs)
+			snaps <- benchkit.TakeCPU(c.serverPIDs)
 		}
 	}()
 
@@ -317,7 +227,7 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 	close(stop)
 	mon.Wait()
 	close(snaps)
-	var cpu []cpuSnap
+	var cpu []benchkit.CPUSnapshot
 	for sn := range snaps {
 		cpu = append(cpu, sn)
 	}
@@ -325,14 +235,14 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 		return nil, fmt.Errorf("the request cap of %d was reached during the warm-up", c.maxRequests)
 	}
 	if len(cpu) == 1 { // stopped early, at the request cap
-		cpu = append(cpu, takeCPU(c.serverPIDs))
+		cpu = append(cpu, benchkit.TakeCPU(c.serverPIDs))
 	}
-	cpuStart, cpuEnd := cpu[0], cpu[1]
+	use := cpu[0].To(cpu[1])
 
 	s := &summary{cfg: c, dials: dials.Load(), capReached: capHit.Load()}
 	s.window = c.duration
 	if s.capReached {
-		s.window = cpuEnd.at.Sub(measureFrom)
+		s.window = cpu[1].At.Sub(measureFrom)
 	}
 	for _, w := range workers {
 		for st := range w.lat {
@@ -348,9 +258,7 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 		slices.Sort(s.lat[st])
 	}
 	s.iterations = int64(len(s.lat[stepIteration]))
-	s.serverCPU = cpuEnd.server - cpuStart.server
-	s.clientCPU = cpuEnd.self - cpuStart.self
-	s.othersCPU = max(0, cpuEnd.machine-cpuStart.machine-s.serverCPU-s.clientCPU)
+	s.serverCPU, s.clientCPU, s.othersCPU = use.Groups[0], use.Self, use.Others
 	return s, nil
 }
 
@@ -374,23 +282,12 @@ func newIterator(client *http.Client, c config) (*iterator, error) {
 		putBody: put, auth: "Bearer " + c.key}, nil
 }
 
-type createResponse struct {
-	Object struct {
-		ID string `json:"id"`
-	} `json:"object"`
-	Upload struct {
-		Method  string            `json:"method"`
-		URL     string            `json:"url"`
-		Headers map[string]string `json:"headers"`
-	} `json:"upload"`
-}
-
 // iterate runs create → PUT → complete, recording in t[i+1] the time request
 // i ended. It returns how many requests ended (successfully or not) and the
 // first error.
 func (it *iterator) iterate(ctx context.Context, t *[nSteps + 1]time.Time) (int, error) {
 	// 1. create
-	var cr createResponse
+	var cr benchkit.CreateUploadResponse
 	status, err := it.do(ctx, http.MethodPost, it.createURL, it.createBody, "application/json", true, &cr)
 	t[1] = time.Now()
 	if err != nil {
