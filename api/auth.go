@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // principal is who is calling: an account, through a user's token or an API key.
@@ -99,34 +100,9 @@ func (a *authenticator) apiKey(ctx context.Context, secret string) (*principal, 
 
 // Signup and login.
 
-type signupRequest struct {
-	Email       string `json:"email"`
-	Password    string `json:"password"`
-	AccountName string `json:"account_name"`
-}
-
-type signupResponse struct {
-	Account   accountJSON `json:"account"`
-	User      userJSON    `json:"user"`
-	Token     string      `json:"token"`
-	ExpiresAt time.Time   `json:"expires_at"`
-}
-
-type accountJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type userJSON struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func handleSignup(accounts mediagate.AccountStore, tokens *Tokens, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[signupRequest](w, r)
+		req, err := decode[apiv1.SignupRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -162,28 +138,17 @@ func handleSignup(accounts mediagate.AccountStore, tokens *Tokens, now func() ti
 			return
 		}
 		w.Header().Set("Location", "/v1/account")
-		encode(w, http.StatusCreated, signupResponse{
-			Account: accountJSON{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt},
-			User:    userJSON{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt},
+		encode(w, http.StatusCreated, apiv1.SignupResponse{
+			Account: apiv1.Account{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt},
+			User:    apiv1.User{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt},
 			Token:   tok, ExpiresAt: exp.UTC(),
 		})
 	})
 }
 
-type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-}
-
-type loginResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	AccountID string    `json:"account_id"`
-}
-
 func handleLogin(accounts mediagate.AccountStore, tokens *Tokens) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[loginRequest](w, r)
+		req, err := decode[apiv1.LoginRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -207,7 +172,7 @@ func handleLogin(accounts mediagate.AccountStore, tokens *Tokens) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, loginResponse{Token: tok, ExpiresAt: exp.UTC(), AccountID: u.AccountID})
+		encode(w, http.StatusOK, apiv1.LoginResponse{Token: tok, ExpiresAt: exp.UTC(), AccountID: u.AccountID})
 	})
 }
 

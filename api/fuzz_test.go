@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // FuzzSanitizeFilename: whatever a client sends, a kept name is a plain base
@@ -45,7 +46,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		_, err := decode[createUploadRequest](httptest.NewRecorder(), r)
+		_, err := decode[apiv1.CreateUploadRequest](httptest.NewRecorder(), r)
 		if code := mediagate.ErrorCode(err); err != nil && statusOf[code] >= 500 {
 			t.Fatalf("decode(%q): %v answers %d", body, err, statusOf[code])
 		}

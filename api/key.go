@@ -7,27 +7,13 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
-type keyJSON struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Hint       string            `json:"hint"`
-	Scopes     []mediagate.Scope `json:"scopes"`
-	CreatedAt  time.Time         `json:"created_at"`
-	LastUsedAt *time.Time        `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time        `json:"revoked_at,omitempty"`
-	Secret     string            `json:"secret,omitempty"` // only when created
-}
-
-func newKeyJSON(k *mediagate.APIKey) keyJSON {
-	return keyJSON{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC(),
+// newKeyJSON is the wire form of k, without its secret.
+func newKeyJSON(k *mediagate.APIKey) apiv1.Key {
+	return apiv1.Key{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: convertStrings[string](k.Scopes), CreatedAt: k.CreatedAt.UTC(),
 		LastUsedAt: utcPtr(k.LastUsedAt), RevokedAt: utcPtr(k.RevokedAt)}
-}
-
-type createKeyRequest struct {
-	Name   string            `json:"name"`
-	Scopes []mediagate.Scope `json:"scopes"`
 }
 
 // handleCreateKey makes an API key for the caller's account. A caller can
@@ -35,7 +21,7 @@ type createKeyRequest struct {
 func handleCreateKey(keys mediagate.KeyStore, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
-		req, err := decode[createKeyRequest](w, r)
+		req, err := decode[apiv1.CreateKeyRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -45,14 +31,15 @@ func handleCreateKey(keys mediagate.KeyStore, now func() time.Time) http.Handler
 			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "name is required, at most 100 bytes"))
 			return
 		}
-		if len(req.Scopes) == 0 {
+		scopes := convertStrings[mediagate.Scope](req.Scopes)
+		if len(scopes) == 0 {
 			for _, s := range mediagate.UserScopes {
 				if slices.Contains(p.Scopes, s) {
-					req.Scopes = append(req.Scopes, s)
+					scopes = append(scopes, s)
 				}
 			}
 		}
-		for _, s := range req.Scopes {
+		for _, s := range scopes {
 			if !mediagate.ValidScope(s) {
 				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "unknown scope %q", s))
 				return
@@ -62,8 +49,8 @@ func handleCreateKey(keys mediagate.KeyStore, now func() time.Time) http.Handler
 				return
 			}
 		}
-		slices.Sort(req.Scopes)
-		k, secret := mediagate.NewAPIKey(p.AccountID, req.Name, slices.Compact(req.Scopes), now())
+		slices.Sort(scopes)
+		k, secret := mediagate.NewAPIKey(p.AccountID, req.Name, slices.Compact(scopes), now())
 		if err := keys.CreateKey(r.Context(), k); err != nil {
 			writeError(w, r, err)
 			return
@@ -82,9 +69,7 @@ func handleListKeys(keys mediagate.KeyStore) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		out := struct {
-			Keys []keyJSON `json:"keys"`
-		}{Keys: make([]keyJSON, 0, len(list))}
+		out := apiv1.KeyList{Keys: make([]apiv1.Key, 0, len(list))}
 		for _, k := range list {
 			out.Keys = append(out.Keys, newKeyJSON(k))
 		}
@@ -113,4 +98,17 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// convertStrings converts between slices of string types, such as the domain's
+// []mediagate.Scope and the wire's []string; nil stays nil.
+func convertStrings[To, From ~string](in []From) []To {
+	if in == nil {
+		return nil
+	}
+	out := make([]To, len(in))
+	for i, s := range in {
+		out[i] = To(s)
+	}
+	return out
 }

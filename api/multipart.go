@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // pendingObject loads the caller's pending object named in the path, or
@@ -45,19 +46,6 @@ func (u *uploads) multipartObject(w http.ResponseWriter, r *http.Request) (*medi
 	return o, mp, true
 }
 
-type signPartsRequest struct {
-	Parts []int `json:"parts"`
-}
-
-type partInstruction struct {
-	Number int `json:"number"`
-	instruction
-}
-
-type partsResponse struct {
-	Parts []partInstruction `json:"parts"`
-}
-
 // handleSignParts answers a signed PUT URL for each part number asked for.
 func handleSignParts(u *uploads) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +53,7 @@ func handleSignParts(u *uploads) http.Handler {
 		if !ok {
 			return
 		}
-		req, err := decode[signPartsRequest](w, r)
+		req, err := decode[apiv1.SignPartsRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -75,22 +63,16 @@ func handleSignParts(u *uploads) http.Handler {
 			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "parts must list 1 to 1000 part numbers"))
 			return
 		}
-		out := partsResponse{Parts: make([]partInstruction, 0, len(req.Parts))}
+		out := apiv1.SignPartsResponse{Parts: make([]apiv1.PartURL, 0, len(req.Parts))}
 		for _, p := range req.Parts {
 			if p < 1 || p > n {
 				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "part %d is out of range: this upload has parts 1 to %d", p, n))
 				return
 			}
-			out.Parts = append(out.Parts, partInstruction{Number: p, instruction: *u.putInstruction(o, p)})
+			out.Parts = append(out.Parts, apiv1.PartURL{Number: p, SignedURL: *u.putInstruction(o, p)})
 		}
 		encode(w, http.StatusOK, out)
 	})
-}
-
-type partJSON struct {
-	Number int    `json:"number"`
-	Size   int64  `json:"size"`
-	ETag   string `json:"etag"`
 }
 
 // handleListParts answers the parts received so far, so a client can resume.
@@ -105,11 +87,9 @@ func handleListParts(u *uploads) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		out := struct {
-			Parts []partJSON `json:"parts"`
-		}{Parts: make([]partJSON, 0, len(parts))}
+		out := apiv1.PartList{Parts: make([]apiv1.Part, 0, len(parts))}
 		for _, p := range parts {
-			out.Parts = append(out.Parts, partJSON{Number: p.Number, Size: p.Size, ETag: p.ETag})
+			out.Parts = append(out.Parts, apiv1.Part{Number: p.Number, Size: p.Size, ETag: p.ETag})
 		}
 		encode(w, http.StatusOK, out)
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/apiv1"
 	"mediagate/urlsign"
 )
 
@@ -32,11 +33,6 @@ func (h *objects) object(w http.ResponseWriter, r *http.Request) (*mediagate.Obj
 		return nil, false
 	}
 	return o, true
-}
-
-type listObjectsResponse struct {
-	Objects    []objectJSON `json:"objects"`
-	NextCursor string       `json:"next_cursor"`
 }
 
 func handleListObjects(h *objects) http.Handler {
@@ -71,7 +67,7 @@ func handleListObjects(h *objects) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		out := listObjectsResponse{Objects: make([]objectJSON, 0, len(list)), NextCursor: next}
+		out := apiv1.ObjectPage{Objects: make([]apiv1.Object, 0, len(list)), NextCursor: next}
 		for _, o := range list {
 			out.Objects = append(out.Objects, newObjectJSON(o))
 		}
@@ -120,16 +116,6 @@ func handlePin(h *objects, pinned bool) http.Handler {
 	})
 }
 
-type downloadURLRequest struct {
-	ExpiresIn int64 `json:"expires_in"` // seconds; 0: the default
-}
-
-type downloadURLResponse struct {
-	Method    string    `json:"method"`
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // handleDownloadURL signs a GET URL for a ready object.
 func handleDownloadURL(h *objects) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +123,7 @@ func handleDownloadURL(h *objects) http.Handler {
 		if !ok {
 			return
 		}
-		req, err := decode[downloadURLRequest](w, r)
+		req, err := decode[apiv1.DownloadURLRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -155,7 +141,7 @@ func handleDownloadURL(h *objects) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, downloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp})
+		encode(w, http.StatusOK, apiv1.DownloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp})
 	})
 }
 

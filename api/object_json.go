@@ -1,37 +1,17 @@
 package api
 
 import (
-	"time"
-
 	"mediagate"
+	"mediagate/apiv1"
 )
 
-type objectJSON struct {
-	ID          string         `json:"id"`
-	Filename    string         `json:"filename"`
-	ContentType string         `json:"content_type"`
-	Size        int64          `json:"size"`
-	SHA256      string         `json:"sha256,omitempty"`
-	State       string         `json:"state"`
-	Pinned      bool           `json:"pinned"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
-	ExpiresAt   *time.Time     `json:"expires_at,omitempty"`
-	Multipart   *multipartJSON `json:"multipart,omitempty"`
-}
-
-type multipartJSON struct {
-	PartSize  int64      `json:"part_size"`
-	PartCount int        `json:"part_count"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-func newObjectJSON(o *mediagate.Object) objectJSON {
-	j := objectJSON{ID: o.ID, Filename: o.Filename, ContentType: o.ContentType, Size: o.Size, SHA256: o.SHA256,
+// newObjectJSON is the wire form of o.
+func newObjectJSON(o *mediagate.Object) apiv1.Object {
+	j := apiv1.Object{ID: o.ID, Filename: o.Filename, ContentType: o.ContentType, Size: o.Size, SHA256: o.SHA256,
 		State: string(o.State), Pinned: o.Pinned, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 		ExpiresAt: utcPtr(o.ExpiresAt)}
 	if o.UploadID != "" && o.State == mediagate.StatePending {
-		j.Multipart = &multipartJSON{PartSize: o.PartSize, PartCount: partCount(o.Size, o.PartSize), ExpiresAt: j.ExpiresAt}
+		j.Multipart = &apiv1.Multipart{PartSize: o.PartSize, PartCount: partCount(o.Size, o.PartSize), ExpiresAt: j.ExpiresAt}
 	}
 	return j
 }

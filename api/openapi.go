@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // operation is what the OpenAPI document says of one route.
@@ -48,11 +49,9 @@ func openAPIDocument() map[string]any {
 		op["operationId"] = operationID(method, path)
 		paths[path][strings.ToLower(method)] = op
 	}
-	problemSchema := map[string]any{"type": "object", "properties": map[string]any{
-		"type": str(), "title": str(), "status": map[string]any{"type": "integer"}, "detail": str(),
-		"code":       map[string]any{"type": "string", "description": "Stable machine-readable error code.", "enum": codes()},
-		"request_id": str(),
-	}}
+	problemSchema := schemaOf(reflect.TypeOf(apiv1.Problem{}))
+	problemSchema["properties"].(map[string]any)["code"] = map[string]any{"type": "string",
+		"description": "Stable machine-readable error code.", "enum": codes()}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "mediagate API", "version": "1",

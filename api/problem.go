@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -29,16 +30,6 @@ var statusOf = map[string]int{
 // is HTTP's own concern, so it lives here, not in the domain.
 const errMethod = "method_not_allowed"
 
-// problem is an RFC 9457 problem details body.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	RequestID string `json:"request_id,omitempty"`
-}
-
 // writeError answers err as application/problem+json. Errors that are not a
 // *mediagate.Error are logged with the request and answered 500 "internal error".
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -54,7 +45,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mediagate"`)
 	}
-	p := problem{
+	p := apiv1.Problem{
 		Type:      "urn:mediagate:problem:" + code,
 		Title:     http.StatusText(status),
 		Status:    status,

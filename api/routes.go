@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"mediagate"
+	"mediagate/apiv1"
 )
 
 // route is one entry of the API: its ServeMux pattern, its handler, and what
@@ -26,39 +27,35 @@ func routes(d Deps) []route {
 	return []route{
 		{"POST /v1/auth/signup", handleSignup(d.Store, d.Tokens, d.Now), operation{Tag: "auth",
 			Summary: "Create an account and its first user; answers a token.", Status: 201,
-			Request: signupRequest{}, Response: signupResponse{}}},
+			Request: apiv1.SignupRequest{}, Response: apiv1.SignupResponse{}}},
 		{"POST /v1/auth/login", handleLogin(d.Store, d.Tokens), operation{Tag: "auth",
-			Summary: "Sign in with email and password; answers a token.", Request: loginRequest{}, Response: loginResponse{}}},
+			Summary: "Sign in with email and password; answers a token.", Request: apiv1.LoginRequest{}, Response: apiv1.LoginResponse{}}},
 
 		{"POST /v1/keys", anyone(handleCreateKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
 			Summary: "Create an API key with at most the caller's scopes. The secret is shown only here.",
-			Status:  201, Request: createKeyRequest{}, Response: keyJSON{}}},
+			Status:  201, Request: apiv1.CreateKeyRequest{}, Response: apiv1.Key{}}},
 		{"GET /v1/keys", anyone(handleListKeys(d.Store)), operation{Tag: "keys", Auth: "any",
-			Summary: "List the account's API keys, revoked ones included.", Response: struct {
-				Keys []keyJSON `json:"keys"`
-			}{}}},
+			Summary: "List the account's API keys, revoked ones included.", Response: apiv1.KeyList{}}},
 		{"DELETE /v1/keys/{id}", anyone(handleRevokeKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
 			Summary: "Revoke an API key; it stops working at once.", Status: 204,
 			Params: []param{pathParam("id", "The key's id (key_…).")}}},
 
 		{"POST /v1/uploads", write(handleCreateUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Declare an upload; answers a pending object and a signed PUT URL (or the multipart layout).",
-			Status:  201, Request: createUploadRequest{}, Response: createUploadResponse{}}},
+			Status:  201, Request: apiv1.CreateUploadRequest{}, Response: apiv1.CreateUploadResponse{}}},
 		{"POST /v1/uploads/{id}/parts", write(handleSignParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Sign PUT URLs for parts of a multipart upload (up to 1000 per call).",
-			Params:  []param{id}, Request: signPartsRequest{}, Response: partsResponse{}}},
+			Params:  []param{id}, Request: apiv1.SignPartsRequest{}, Response: apiv1.SignPartsResponse{}}},
 		{"GET /v1/uploads/{id}/parts", write(handleListParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
-			Summary: "List the parts received so far, to resume an upload.", Params: []param{id}, Response: struct {
-				Parts []partJSON `json:"parts"`
-			}{}}},
+			Summary: "List the parts received so far, to resume an upload.", Params: []param{id}, Response: apiv1.PartList{}}},
 		{"POST /v1/uploads/{id}/complete", write(handleCompleteUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Verify size, checksum and real content type; the object becomes ready. 422 on a mismatch.",
-			Params:  []param{id}, Response: objectJSON{}}},
+			Params:  []param{id}, Response: apiv1.Object{}}},
 		{"DELETE /v1/uploads/{id}", write(handleAbortUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Abort a pending upload and discard its bytes.", Status: 204, Params: []param{id}}},
 
 		{"GET /v1/objects", read(handleListObjects(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
-			Summary: "List objects, newest first, one page at a time.", Response: listObjectsResponse{}, Params: []param{
+			Summary: "List objects, newest first, one page at a time.", Response: apiv1.ObjectPage{}, Params: []param{
 				queryParam("limit", "integer", "Page size, 1 to 1000 (default 100)."),
 				queryParam("cursor", "string", "next_cursor of the previous page."),
 				queryParam("state", "string", "pending, ready or deleted (default: pending and ready)."),
@@ -66,16 +63,16 @@ func routes(d Deps) []route {
 				queryParam("pinned", "boolean", "Only pinned (true) or unpinned (false) objects."),
 			}}},
 		{"GET /v1/objects/{id}", read(handleGetObject(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
-			Summary: "Get an object.", Params: []param{id}, Response: objectJSON{}}},
+			Summary: "Get an object.", Params: []param{id}, Response: apiv1.Object{}}},
 		{"DELETE /v1/objects/{id}", write(handleDeleteObject(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Delete an object and its bytes.", Status: 204, Params: []param{id}}},
 		{"POST /v1/objects/{id}/pin", write(handlePin(obj, true)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
-			Summary: "Pin a ready object.", Params: []param{id}, Response: objectJSON{}}},
+			Summary: "Pin a ready object.", Params: []param{id}, Response: apiv1.Object{}}},
 		{"DELETE /v1/objects/{id}/pin", write(handlePin(obj, false)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
-			Summary: "Unpin an object.", Params: []param{id}, Response: objectJSON{}}},
+			Summary: "Unpin an object.", Params: []param{id}, Response: apiv1.Object{}}},
 		{"POST /v1/objects/{id}/url", read(handleDownloadURL(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Sign a download URL for a ready object.", Params: []param{id},
-			Request: downloadURLRequest{}, Response: downloadURLResponse{}}},
+			Request: apiv1.DownloadURLRequest{}, Response: apiv1.DownloadURLResponse{}}},
 		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"mediagate"
+	"mediagate/apiv1"
 	"mediagate/urlsign"
 )
 
@@ -22,36 +23,13 @@ type uploads struct {
 	now     func() time.Time
 }
 
-type createUploadRequest struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256"`
-	Multipart   bool   `json:"multipart"`
-	PartSize    int64  `json:"part_size"`
-}
-
-// instruction tells a client how to send bytes: one signed request.
-type instruction struct {
-	Method    string            `json:"method"`
-	URL       string            `json:"url"`
-	Headers   map[string]string `json:"headers"`
-	ExpiresAt time.Time         `json:"expires_at"`
-}
-
-type createUploadResponse struct {
-	Object    objectJSON     `json:"object"`
-	Upload    *instruction   `json:"upload,omitempty"`
-	Multipart *multipartJSON `json:"multipart,omitempty"`
-}
-
 // handleCreateUpload checks a declared upload and answers with a pending
 // object and where to send its bytes: one signed PUT, or for multipart the
 // part layout (part URLs come from handleSignParts).
 func handleCreateUpload(u *uploads) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
-		req, err := decode[createUploadRequest](w, r)
+		req, err := decode[apiv1.CreateUploadRequest](w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -80,7 +58,7 @@ func handleCreateUpload(u *uploads) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		resp := createUploadResponse{Object: newObjectJSON(o)}
+		resp := apiv1.CreateUploadResponse{Object: newObjectJSON(o)}
 		if o.UploadID != "" {
 			resp.Multipart = resp.Object.Multipart
 		} else {
@@ -92,7 +70,7 @@ func handleCreateUpload(u *uploads) http.Handler {
 }
 
 // newObject validates a create-upload request and returns the pending object.
-func (u *uploads) newObject(accountID string, req createUploadRequest) (*mediagate.Object, error) {
+func (u *uploads) newObject(accountID string, req apiv1.CreateUploadRequest) (*mediagate.Object, error) {
 	name, err := sanitizeFilename(req.Filename)
 	if err != nil {
 		return nil, err
@@ -149,7 +127,7 @@ func (u *uploads) choosePartSize(size, asked int64) (int64, error) {
 }
 
 // putInstruction signs the PUT of a whole object (part 0) or of one part.
-func (u *uploads) putInstruction(o *mediagate.Object, part int) *instruction {
+func (u *uploads) putInstruction(o *mediagate.Object, part int) *apiv1.SignedURL {
 	g := urlsign.Grant{Method: http.MethodPut, Key: o.Key, Expires: *o.ExpiresAt, MaxSize: o.Size,
 		ContentType: o.ContentType, AccountID: o.AccountID}
 	headers := map[string]string{"Content-Type": o.ContentType}
@@ -157,7 +135,7 @@ func (u *uploads) putInstruction(o *mediagate.Object, part int) *instruction {
 		g.UploadID, g.Part, g.MaxSize, g.ContentType = o.UploadID, part, partLen(o.Size, o.PartSize, part), ""
 		headers = map[string]string{}
 	}
-	return &instruction{Method: http.MethodPut, URL: u.signer.URL(u.cfg.BaseURL, g), Headers: headers,
+	return &apiv1.SignedURL{Method: http.MethodPut, URL: u.signer.URL(u.cfg.BaseURL, g), Headers: headers,
 		ExpiresAt: o.ExpiresAt.UTC()}
 }
 

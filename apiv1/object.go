@@ -1,0 +1,39 @@
+package apiv1
+
+import "time"
+
+// Object is a stored file. Size, SHA256 and ContentType are as declared while
+// the object is pending and as measured once it is ready.
+type Object struct {
+	ID          string     `json:"id"`
+	Filename    string     `json:"filename"`
+	ContentType string     `json:"content_type"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256,omitempty"` // lower-case hex
+	State       string     `json:"state"`            // pending, ready or deleted
+	Pinned      bool       `json:"pinned"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"` // a pending upload's deadline
+	Multipart   *Multipart `json:"multipart,omitempty"`  // a pending multipart upload's layout
+}
+
+// ObjectPage is the answer to GET /v1/objects: one page of objects, newest
+// first. NextCursor is "" on the last page.
+type ObjectPage struct {
+	Objects    []Object `json:"objects"`
+	NextCursor string   `json:"next_cursor"`
+}
+
+// DownloadURLRequest is the body of POST /v1/objects/{id}/url.
+type DownloadURLRequest struct {
+	ExpiresIn int64 `json:"expires_in"` // seconds; 0: the server's default
+}
+
+// DownloadURLResponse is the answer to POST /v1/objects/{id}/url: a signed GET
+// that needs no credential, valid until ExpiresAt.
+type DownloadURLResponse struct {
+	Method    string    `json:"method"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
