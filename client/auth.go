@@ -3,45 +3,26 @@ package client
 import (
 	"context"
 	"net/http"
-	"time"
+
+	"mediagate/apiv1"
 )
 
 // Account owns users, keys and objects.
-type Account struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type Account = apiv1.Account
 
 // User is a person who signs in to act for an account.
-type User struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type User = apiv1.User
 
-// SignupRequest is the body of POST /v1/auth/signup.
-type SignupRequest struct {
-	Email       string `json:"email"`
-	Password    string `json:"password"`
-	AccountName string `json:"account_name,omitempty"`
-}
+// SignupRequest is the body of POST /v1/auth/signup. AccountName "" names the
+// account after the email address.
+type SignupRequest = apiv1.SignupRequest
 
 // Signup is the answer to a signup: the new account, its first user, and a
 // token that acts for it until ExpiresAt.
-type Signup struct {
-	Account   Account   `json:"account"`
-	User      User      `json:"user"`
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
+type Signup = apiv1.SignupResponse
 
 // Session is the answer to a login: a token that acts for the account.
-type Session struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	AccountID string    `json:"account_id"`
-}
+type Session = apiv1.LoginResponse
 
 // Signup creates an account and its first user. It needs no credential.
 // Use the returned token with New, or set c.Token to it.
@@ -56,10 +37,7 @@ func (c *Client) Signup(ctx context.Context, req SignupRequest) (*Signup, error)
 // Login signs in with an email and a password; it answers unauthorized for
 // a wrong pair. It needs no credential.
 func (c *Client) Login(ctx context.Context, email, password string) (*Session, error) {
-	in := struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}{email, password}
+	in := apiv1.LoginRequest{Email: email, Password: password}
 	var out Session
 	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/auth/login", in: in, out: &out, want: http.StatusOK}); err != nil {
 		return nil, err

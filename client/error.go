@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+
+	"mediagate/apiv1"
 )
 
 // Error is an error answer of the server (or of a signed blob URL): an RFC 9457
@@ -58,14 +60,7 @@ func responseError(resp *http.Response) error {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/problem+json" || mt == "application/json" {
-		var p struct {
-			Type      string `json:"type"`
-			Title     string `json:"title"`
-			Status    int    `json:"status"`
-			Detail    string `json:"detail"`
-			Code      string `json:"code"`
-			RequestID string `json:"request_id"`
-		}
+		var p apiv1.Problem
 		if json.Unmarshal(body, &p) == nil && (p.Code != "" || p.Detail != "" || p.Title != "") {
 			e.Code, e.Detail, e.Type = p.Code, p.Detail, p.Type
 			if p.Title != "" {

@@ -3,29 +3,18 @@ package client
 import (
 	"context"
 	"net/http"
-	"time"
+
+	"mediagate/apiv1"
 )
 
 // Key is an API key. Secret is set only in the answer to CreateKey: the server
 // keeps a hash and never shows the secret again.
-type Key struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Hint       string     `json:"hint"` // the secret's first characters
-	Scopes     []string   `json:"scopes"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-	Secret     string     `json:"secret,omitempty"`
-}
+type Key = apiv1.Key
 
 // CreateKey makes an API key for the caller's account with the given scopes
 // (none: the caller's user scopes); a key never gets a scope its maker lacks.
 func (c *Client) CreateKey(ctx context.Context, name string, scopes ...string) (*Key, error) {
-	in := struct {
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes,omitempty"`
-	}{name, scopes}
+	in := apiv1.CreateKeyRequest{Name: name, Scopes: scopes}
 	var out Key
 	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/keys", in: in, out: &out, want: http.StatusCreated}); err != nil {
 		return nil, err
@@ -35,9 +24,7 @@ func (c *Client) CreateKey(ctx context.Context, name string, scopes ...string) (
 
 // Keys lists the account's API keys, revoked ones included, newest first.
 func (c *Client) Keys(ctx context.Context) ([]Key, error) {
-	var out struct {
-		Keys []Key `json:"keys"`
-	}
+	var out apiv1.KeyList
 	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/keys", out: &out, want: http.StatusOK}); err != nil {
 		return nil, err
 	}

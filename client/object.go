@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"mediagate/apiv1"
 )
 
 // The states of an object.
@@ -18,19 +20,7 @@ const (
 
 // Object is a stored file. Size, SHA256 and ContentType are as declared while
 // the object is pending and as measured once it is ready.
-type Object struct {
-	ID          string     `json:"id"`
-	Filename    string     `json:"filename"`
-	ContentType string     `json:"content_type"`
-	Size        int64      `json:"size"`
-	SHA256      string     `json:"sha256,omitempty"`
-	State       string     `json:"state"`
-	Pinned      bool       `json:"pinned"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	Multipart   *Multipart `json:"multipart,omitempty"`
-}
+type Object = apiv1.Object
 
 // ObjectFilter selects a page of objects. Zero values mean "any" (State ""
 // means pending and ready).
@@ -43,10 +33,7 @@ type ObjectFilter struct {
 }
 
 // ObjectPage is one page of objects, newest first; NextCursor is "" on the last.
-type ObjectPage struct {
-	Objects    []Object `json:"objects"`
-	NextCursor string   `json:"next_cursor"`
-}
+type ObjectPage = apiv1.ObjectPage
 
 // Objects returns one page of the account's objects.
 func (c *Client) Objects(ctx context.Context, f ObjectFilter) (*ObjectPage, error) {
@@ -126,23 +113,16 @@ func (c *Client) objectCall(ctx context.Context, method, path string) (*Object, 
 
 // SignedURL is a request the server signed: send it as it is, with exactly
 // these headers and no credential, before ExpiresAt.
-type SignedURL struct {
-	Method    string            `json:"method"`
-	URL       string            `json:"url"`
-	Headers   map[string]string `json:"headers,omitempty"`
-	ExpiresAt time.Time         `json:"expires_at"`
-}
+type SignedURL = apiv1.SignedURL
 
 // DownloadURL signs a GET URL for a ready object that lasts expiresIn
 // (rounded up to a second; 0: the server's default). The URL needs no
 // credential, takes Range requests and names the file in Content-Disposition.
 func (c *Client) DownloadURL(ctx context.Context, id string, expiresIn time.Duration) (*SignedURL, error) {
-	in := struct {
-		ExpiresIn int64 `json:"expires_in,omitempty"`
-	}{int64((expiresIn + time.Second - 1) / time.Second)}
-	var out SignedURL
+	in := apiv1.DownloadURLRequest{ExpiresIn: int64((expiresIn + time.Second - 1) / time.Second)}
+	var out apiv1.DownloadURLResponse
 	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/objects/" + pathID(id) + "/url", in: in, out: &out, want: http.StatusOK}); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &SignedURL{Method: out.Method, URL: out.URL, ExpiresAt: out.ExpiresAt}, nil
 }

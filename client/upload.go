@@ -3,56 +3,29 @@ package client
 import (
 	"context"
 	"net/http"
-	"time"
+
+	"mediagate/apiv1"
 )
 
-// UploadRequest declares an upload: POST /v1/uploads.
-type UploadRequest struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256,omitempty"`    // lower-case hex; verified at completion when given
-	Multipart   bool   `json:"multipart,omitempty"` // ask for a multipart upload
-	PartSize    int64  `json:"part_size,omitempty"` // 0: the server's default (16 MiB)
-}
+// UploadRequest declares an upload: POST /v1/uploads. SHA256 (lower-case
+// hex) is verified at completion when given; PartSize 0 is the server's
+// default (16 MiB).
+type UploadRequest = apiv1.CreateUploadRequest
 
 // Upload is the answer to CreateUpload: the pending object, and either the
 // signed request that sends all its bytes (Upload) or the layout of its parts
 // (Multipart), whose URLs SignParts gives.
-type Upload struct {
-	Object    Object     `json:"object"`
-	Upload    *SignedURL `json:"upload,omitempty"`
-	Multipart *Multipart `json:"multipart,omitempty"`
-}
+type Upload = apiv1.CreateUploadResponse
 
 // Multipart is the layout of a multipart upload: every part but the last has
-// PartSize bytes.
-type Multipart struct {
-	PartSize  int64      `json:"part_size"`
-	PartCount int        `json:"part_count"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-// PartLen is the length part n (1-based) of an object of size bytes has.
-func (m *Multipart) PartLen(size int64, n int) int64 {
-	if n < m.PartCount {
-		return m.PartSize
-	}
-	return size - int64(n-1)*m.PartSize
-}
+// PartSize bytes; its PartLen method gives a part's length.
+type Multipart = apiv1.Multipart
 
 // PartURL is the signed PUT of one part. Its answer carries the part's ETag.
-type PartURL struct {
-	Number int `json:"number"`
-	SignedURL
-}
+type PartURL = apiv1.PartURL
 
 // Part is a part the server has received.
-type Part struct {
-	Number int    `json:"number"`
-	Size   int64  `json:"size"`
-	ETag   string `json:"etag"`
-}
+type Part = apiv1.Part
 
 // MaxSignParts is the most part numbers one SignParts call takes.
 const MaxSignParts = 1000
@@ -71,12 +44,8 @@ func (c *Client) CreateUpload(ctx context.Context, req UploadRequest) (*Upload, 
 // SignParts returns a signed PUT URL for each of the given part numbers (at
 // most MaxSignParts) of a multipart upload.
 func (c *Client) SignParts(ctx context.Context, id string, parts []int) ([]PartURL, error) {
-	in := struct {
-		Parts []int `json:"parts"`
-	}{parts}
-	var out struct {
-		Parts []PartURL `json:"parts"`
-	}
+	in := apiv1.SignPartsRequest{Parts: parts}
+	var out apiv1.SignPartsResponse
 	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/uploads/" + pathID(id) + "/parts", in: in, out: &out, want: http.StatusOK}); err != nil {
 		return nil, err
 	}
@@ -86,9 +55,7 @@ func (c *Client) SignParts(ctx context.Context, id string, parts []int) ([]PartU
 // ListParts returns the parts of a multipart upload received so far, so an
 // interrupted upload can send only the others.
 func (c *Client) ListParts(ctx context.Context, id string) ([]Part, error) {
-	var out struct {
-		Parts []Part `json:"parts"`
-	}
+	var out apiv1.PartList
 	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/uploads/" + pathID(id) + "/parts", out: &out, want: http.StatusOK}); err != nil {
 		return nil, err
 	}
