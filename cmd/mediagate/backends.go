@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"mediagate"
@@ -28,52 +29,55 @@ func (b *backendFlags) register(fs *flag.FlagSet, e *env) {
 
 // openStore opens the metadata store the flags name, running its migrations.
 func (b *backendFlags) openStore(ctx context.Context) (mediagate.Store, error) {
-	raw := b.db
-	if raw == "" {
-		raw = "sqlite://" + filepath.Join(b.data, "mediagate.db")
-	}
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return nil, usageError("--db %q: want a URL such as sqlite://data/mediagate.db", raw)
+	scheme, path, err := backendURL("db", b.db, "sqlite://"+filepath.Join(b.data, "mediagate.db"), "sqlite")
+	if err != nil {
+		return nil, err
 	}
 	switch scheme {
 	case "sqlite":
-		path, err := pathOf(rest)
-		if err != nil {
-			return nil, usageError("--db %q: %v", raw, err)
-		}
 		db, err := sqlite.Open(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 		}
 		return db, nil
 	}
-	return nil, usageError("--db %q: unknown scheme %q (supported: sqlite)", raw, scheme)
+	panic("unreachable: backendURL checked the scheme")
 }
 
 // openBlobs opens the blob store the flags name.
 func (b *backendFlags) openBlobs() (mediagate.BlobStore, error) {
-	raw := b.blobs
-	if raw == "" {
-		raw = "file://" + filepath.Join(b.data, "blobs")
-	}
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return nil, usageError("--blobs %q: want a URL such as file://data/blobs", raw)
+	scheme, path, err := backendURL("blobs", b.blobs, "file://"+filepath.Join(b.data, "blobs"), "file")
+	if err != nil {
+		return nil, err
 	}
 	switch scheme {
 	case "file":
-		path, err := pathOf(rest)
-		if err != nil {
-			return nil, usageError("--blobs %q: %v", raw, err)
-		}
 		s, err := disk.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("open blob directory %s: %w", path, err)
 		}
 		return s, nil
 	}
-	return nil, usageError("--blobs %q: unknown scheme %q (supported: file)", raw, scheme)
+	panic("unreachable: backendURL checked the scheme")
+}
+
+// backendURL splits the backend URL of --flag (def when empty) into a scheme,
+// which must be one of schemes, and the path after it.
+func backendURL(flag, raw, def string, schemes ...string) (scheme, path string, err error) {
+	if raw == "" {
+		raw = def
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "", "", usageError("--%s %q: want a URL such as %s", flag, raw, def)
+	}
+	if !slices.Contains(schemes, scheme) {
+		return "", "", usageError("--%s %q: unknown scheme %q (supported: %s)", flag, raw, scheme, strings.Join(schemes, ", "))
+	}
+	if path, err = pathOf(rest); err != nil {
+		return "", "", usageError("--%s %q: %v", flag, raw, err)
+	}
+	return scheme, path, nil
 }
 
 // pathOf takes the part of a sqlite:// or file:// URL after the scheme: a
