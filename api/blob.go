@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/apiv1"
 	"mediagate/urlsign"
 )
 
@@ -78,9 +79,7 @@ func handleBlobPut(b *blobs) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, struct {
-			Size int64 `json:"size"`
-		}{info.Size})
+		encode(w, http.StatusOK, apiv1.BlobPut{Size: info.Size})
 	})
 }
 

@@ -22,7 +22,8 @@ type operation struct {
 	Params   []param
 	Request  any    // zero value of the JSON request body type, if any
 	Response any    // zero value of the JSON response body type, if any
-	Body     string // media type of a non-JSON body (blob endpoints, metrics)
+	Body     string // media type of a non-JSON response body (blob GET, metrics, docs)
+	Upload   string // media type of a non-JSON request body (blob PUT)
 }
 
 type param struct {
@@ -107,8 +108,8 @@ func (op operation) openAPI() map[string]any {
 	if op.Request != nil {
 		out["requestBody"] = map[string]any{"content": map[string]any{
 			"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Request))}}}
-	} else if op.Body != "" && strings.HasPrefix(op.Summary, "Receive") {
-		out["requestBody"] = map[string]any{"content": map[string]any{op.Body: map[string]any{}}}
+	} else if op.Upload != "" {
+		out["requestBody"] = map[string]any{"content": map[string]any{op.Upload: map[string]any{}}}
 	}
 	return out
 }

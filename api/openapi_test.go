@@ -38,6 +38,9 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		if op["summary"] == "" || op["responses"].(map[string]any)["default"] == nil {
 			t.Errorf("%s lacks a summary or an error response", rt.pattern)
 		}
+		if (rt.doc.Request != nil || rt.doc.Upload != "") != (op["requestBody"] != nil) {
+			t.Errorf("%s: requestBody documented=%v, but the route takes a body: %v", rt.pattern, op["requestBody"] != nil, !(rt.doc.Request == nil && rt.doc.Upload == ""))
+		}
 		declared := map[string]bool{}
 		params, _ := op["parameters"].([]any)
 		for _, p := range params {

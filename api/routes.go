@@ -77,8 +77,9 @@ func routes(d Deps) []route {
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
 
 		{"PUT /blob/{key...}", handleBlobPut(bl), operation{Tag: "blobs", Auth: "signed URL",
-			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Body: "application/octet-stream",
-			Params: []param{pathParam("key", "Storage key, from the signed URL.")}}},
+			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Upload: "application/octet-stream",
+			Response: apiv1.BlobPut{},
+			Params:   []param{pathParam("key", "Storage key, from the signed URL.")}}},
 		{"GET /blob/{key...}", handleBlobGet(bl), operation{Tag: "blobs", Auth: "signed URL",
 			Summary: "Serve bytes through a signed URL, with Range, HEAD, ETag and If-None-Match.", Body: "application/octet-stream",
 			Params: []param{pathParam("key", "Storage key, from the signed URL.")}}},

@@ -75,3 +75,9 @@ type Part struct {
 	Size   int64  `json:"size"`
 	ETag   string `json:"etag"`
 }
+
+// BlobPut is the answer to a PUT of bytes (a whole upload or one part) to a
+// signed blob URL: how many bytes were stored. The ETag header names them.
+type BlobPut struct {
+	Size int64 `json:"size"`
+}
