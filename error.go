@@ -14,6 +14,7 @@ const (
 	EINTERNAL     = "internal"            // a bug or a backend failure; details are logged, not shown
 	EINVALID      = "invalid"             // malformed or out-of-range input
 	EMISMATCH     = "verification_failed" // uploaded bytes differ from what was declared
+	EPAYMENT      = "insufficient_credit" // the account's available credit is short; Details say by how much
 	ENOTFOUND     = "not_found"           // absent, or belongs to another account
 	ETOOLARGE     = "too_large"           // a body or declared size over its limit
 	EUNAUTHORIZED = "unauthorized"        // missing, malformed, expired or revoked credentials
@@ -26,6 +27,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Details are facts a client can act on, answered as extra members of the
+	// problem body: for EPAYMENT, "needed" and "available" in micro-credits.
+	Details map[string]any
 }
 
 // Error implements the error interface.

@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	mediagate.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	mediagate.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	mediagate.EMISMATCH:     http.StatusUnprocessableEntity,
+	mediagate.EPAYMENT:      http.StatusPaymentRequired,
 	mediagate.EINTERNAL:     http.StatusInternalServerError,
 	mediagate.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	errMethod:               http.StatusMethodNotAllowed,
@@ -57,8 +58,25 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		json.NewEncoder(w).Encode(p)
+		json.NewEncoder(w).Encode(withDetails(p, merr))
 	}
+}
+
+// withDetails returns the problem with the error's Details as extension
+// members (RFC 9457 §3.2), never overriding a standard member.
+func withDetails(p apiv1.Problem, err *mediagate.Error) any {
+	if err == nil || len(err.Details) == 0 {
+		return p
+	}
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for k, v := range err.Details {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // logger returns the request's logger (with its request id) or the default.
