@@ -2,12 +2,12 @@ package api
 
 import (
 	"encoding/json"
-
-	"mediagate"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"mediagate"
 )
 
 // TestStatusWriterReadFromWithoutReaderFrom: a download through a writer that
