@@ -16,6 +16,7 @@ const (
 	EMISMATCH     = "verification_failed" // uploaded bytes differ from what was declared
 	EPAYMENT      = "insufficient_credit" // the account's available credit is short; Details say by how much
 	ENOTFOUND     = "not_found"           // absent, or belongs to another account
+	ERATELIMIT    = "rate_limited"        // too many requests; retry after the Retry-After header
 	ETOOLARGE     = "too_large"           // a body or declared size over its limit
 	EUNAUTHORIZED = "unauthorized"        // missing, malformed, expired or revoked credentials
 	EUNAVAILABLE  = "unavailable"         // a backend is down; retry later

@@ -19,6 +19,7 @@ type Config struct {
 	DownloadTTL   time.Duration // default lifetime of a download URL
 	MaxURLTTL     time.Duration // the longest lifetime a caller may ask for
 	TokenTTL      time.Duration // lifetime of a user's access token
+	Limits        RateLimits    // rate limits, applied when Deps.Limiter is set
 }
 
 // DefaultConfig returns the defaults of `mediagate serve`.
@@ -34,6 +35,7 @@ func DefaultConfig() Config {
 		DownloadTTL:   15 * time.Minute,
 		MaxURLTTL:     7 * 24 * time.Hour,
 		TokenTTL:      12 * time.Hour,
+		Limits:        DefaultRateLimits(),
 	}
 }
 

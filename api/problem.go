@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	mediagate.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	mediagate.EMISMATCH:     http.StatusUnprocessableEntity,
 	mediagate.EPAYMENT:      http.StatusPaymentRequired,
+	mediagate.ERATELIMIT:    http.StatusTooManyRequests,
 	mediagate.EINTERNAL:     http.StatusInternalServerError,
 	mediagate.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	errMethod:               http.StatusMethodNotAllowed,

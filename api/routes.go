@@ -19,16 +19,26 @@ type route struct {
 // routes lists every route of the API.
 func routes(d Deps) []route {
 	auth := &authenticator{keys: d.Store, tokens: d.Tokens, now: d.Now}
-	anyone, read, write := auth.require(""), auth.require(mediagate.ScopeObjectsRead), auth.require(mediagate.ScopeObjectsWrite)
+	// Anonymous routes are limited by client IP; the others are authenticated
+	// first, then limited by credential and account.
+	anonymous, limited := identity, identity
+	if d.Limiter != nil {
+		l := &limits{limiter: d.Limiter, cfg: d.Config.Limits}
+		anonymous, limited = l.perIP, l.perCredential
+	}
+	authed := func(scope mediagate.Scope) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler { return auth.require(scope)(limited(h)) }
+	}
+	anyone, read, write := authed(""), authed(mediagate.ScopeObjectsRead), authed(mediagate.ScopeObjectsWrite)
 	up := &uploads{objects: d.Store, blobs: d.Blobs, signer: d.Signer, cfg: d.Config, now: d.Now}
 	obj := &objects{store: d.Store, blobs: d.Blobs, signer: d.Signer, cfg: d.Config, now: d.Now}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
 	id := pathParam("id", "The object's id (obj_…).")
 	return []route{
-		{"POST /v1/auth/signup", handleSignup(d.Store, d.Tokens, d.Now), operation{Tag: "auth",
+		{"POST /v1/auth/signup", anonymous(handleSignup(d.Store, d.Tokens, d.Now)), operation{Tag: "auth",
 			Summary: "Create an account and its first user; answers a token.", Status: 201,
 			Request: apiv1.SignupRequest{}, Response: apiv1.SignupResponse{}}},
-		{"POST /v1/auth/login", handleLogin(d.Store, d.Tokens), operation{Tag: "auth",
+		{"POST /v1/auth/login", anonymous(handleLogin(d.Store, d.Tokens)), operation{Tag: "auth",
 			Summary: "Sign in with email and password; answers a token.", Request: apiv1.LoginRequest{}, Response: apiv1.LoginResponse{}}},
 
 		{"POST /v1/keys", anyone(handleCreateKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
@@ -91,6 +101,8 @@ func routes(d Deps) []route {
 		{"GET /docs", handleDocs(), operation{Tag: "operations", Summary: "The API reference, rendered from this document.", Body: "text/html"}},
 	}
 }
+
+func identity(h http.Handler) http.Handler { return h }
 
 func metricsHandler(m *Metrics) http.Handler {
 	if m == nil {

@@ -19,6 +19,7 @@ type Deps struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
 	Checks  map[string]Checker // for /readyz, by backend name
+	Limiter mediagate.Limiter  // applies Config.Limits; nil: no rate limits
 	Now     func() time.Time
 }
 

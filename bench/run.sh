@@ -142,7 +142,8 @@ free_port() {
 # and sets MG_PID, MG_URL and MG_KEY (the admin key of the first start).
 start_mediagate() {
 	local name=$1 data=$2 cpu=${3:-} out=$WORK/$1.out i
-	local cmd=("$BIN/mediagate" serve --data "$data" --listen 127.0.0.1:0 --log-level warn)
+	# Rate limits off: this measures the upload path itself, not the limiter.
+	local cmd=("$BIN/mediagate" serve --data "$data" --listen 127.0.0.1:0 --log-level warn --limits off)
 	if [[ -n ${MG_PPROF:-} ]]; then cmd+=(--pprof "$MG_PPROF"); fi
 	if [[ -n $cpu ]]; then cmd=(taskset -c "$cpu" "${cmd[@]}"); fi
 	"${cmd[@]}" >"$out" 2>"$WORK/$name.err" &

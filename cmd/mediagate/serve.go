@@ -38,6 +38,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.Var(&partSize, "part-size", "default multipart part size (env MEDIAGATE_PART_SIZE)")
 	types := fs.String("allowed-types", e.envOr("MEDIAGATE_ALLOWED_TYPES", strings.Join(cfg.AllowedTypes, ",")), "comma-separated content types objects may have; major/* for a family (env MEDIAGATE_ALLOWED_TYPES)")
 	sweepEvery := fs.Duration("sweep-interval", ed.duration("MEDIAGATE_SWEEP_INTERVAL", time.Minute), "how often expired uploads and deleted bytes are swept (env MEDIAGATE_SWEEP_INTERVAL)")
+	var lf limitFlags
+	lf.register(fs, e, ed)
 	pprofAddr := fs.String("pprof", e.getenv("MEDIAGATE_PPROF"), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (env MEDIAGATE_PPROF)")
 	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
@@ -92,8 +94,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	limiter, err := lf.limiter(&cfg)
+	if err != nil {
+		return err
+	}
 	handler := api.NewHandler(api.Deps{
-		Store: store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
+		Limiter: limiter,
+		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
 		Checks: map[string]api.Checker{"db": store.Ping, "blobs": func(ctx context.Context) error {
 			_, err := blobs.Stat(ctx, "readyz-probe")
 			if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {

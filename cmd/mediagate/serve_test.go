@@ -169,6 +169,10 @@ func TestServeBadConfig(t *testing.T) {
 		{"bad env duration", nil, map[string]string{"MEDIAGATE_UPLOAD_TTL": "soon"}, "MEDIAGATE_UPLOAD_TTL"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"stray argument", []string{"extra"}, nil, "no arguments"},
+		{"unknown limits backend", []string{"--limits", "redis://127.0.0.1:6379"}, nil, "--limits"},
+		{"bad rate limit", []string{"--rate-read", "lots"}, nil, "not a rate limit"},
+		{"bad env rate limit", nil, map[string]string{"MEDIAGATE_RATE_WRITE": "1/0s"}, "MEDIAGATE_RATE_WRITE"},
+		{"bad trusted proxy", []string{"--trusted-proxies", "10.0.0.0/8,nope"}, nil, "trusted-proxies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

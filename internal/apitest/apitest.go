@@ -100,6 +100,13 @@ type Option func(*options)
 type options struct {
 	config    []func(*api.Config)
 	beforePut BlobPutHook
+	limiter   func(now func() time.Time) mediagate.Limiter
+}
+
+// WithLimiter applies the API's rate limits (Config.Limits) through the
+// limiter newLimiter makes on the server's clock.
+func WithLimiter(newLimiter func(now func() time.Time) mediagate.Limiter) Option {
+	return func(o *options) { o.limiter = newLimiter }
 }
 
 // WithConfig lets f change the API's configuration (api.DefaultConfig to
@@ -158,6 +165,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	rand.Read(master)
 
 	s := &Server{Store: store, Blobs: blobs, Clock: clk, beforePut: o.beforePut}
+	var limiter mediagate.Limiter
+	if o.limiter != nil {
+		limiter = o.limiter(clk.Now)
+	}
 	// The handler needs the server's URL for the URLs it signs: take it from
 	// the listener before the server starts, so the handler is complete
 	// before any request can reach it.
@@ -166,7 +177,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	h := api.NewHandler(api.Deps{
 		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), Tokens: tokens, Config: cfg, Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Checks: map[string]api.Checker{"db": store.Ping},
+		Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter,
 	})
 	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(h, w, r) })
 	hs.Start()
