@@ -9,6 +9,7 @@ type Store interface {
 	KeyStore
 	ObjectStore
 	SecretStore
+	Ledger
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

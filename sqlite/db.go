@@ -58,6 +58,7 @@ type DB struct {
 	insertObject, object, objectAny, completeObject             *sql.Stmt
 	deleteObject, setPinned, expirePending, unpurged, markPurge *sql.Stmt
 	countObjects, insertSecret, secret, secrets, secretsAll     *sql.Stmt
+	ledger                                                      ledgerStmts
 }
 
 // Open opens the SQLite database at path, creating it and its parent
@@ -199,13 +200,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// stmtSpec is a statement to prepare on pool into dst.
+type stmtSpec struct {
+	dst   **sql.Stmt
+	pool  *sql.DB
+	query string
+}
+
 // prepareAll prepares every fixed statement on the pool that will run it.
 func (db *DB) prepareAll(ctx context.Context) error {
-	for _, s := range []struct {
-		dst   **sql.Stmt
-		pool  *sql.DB
-		query string
-	}{
+	for _, s := range append([]stmtSpec{
 		{&db.insertAccount, db.w, sqlInsertAccount},
 		{&db.account, db.r, sqlAccount},
 		{&db.accounts, db.r, sqlAccounts},
@@ -230,7 +234,7 @@ func (db *DB) prepareAll(ctx context.Context) error {
 		{&db.secret, db.w, sqlSecret},
 		{&db.secrets, db.r, sqlSecrets},
 		{&db.secretsAll, db.r, sqlSecretsAll},
-	} {
+	}, db.ledgerSpecs()...) {
 		stmt, err := s.pool.PrepareContext(ctx, s.query)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", s.query, err)

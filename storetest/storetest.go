@@ -63,6 +63,14 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"Secrets", testSecrets},
 		{"Concurrency", testConcurrency},
 		{"ConcurrentSignUp", testConcurrentSignUp},
+		{"Credit", testCredit},
+		{"Hold", testHold},
+		{"Settle", testSettle},
+		{"Release", testRelease},
+		{"Charge", testCharge},
+		{"ExpireHolds", testExpireHolds},
+		{"Entries", testEntries},
+		{"LedgerConcurrency", testLedgerConcurrency},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}

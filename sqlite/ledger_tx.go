@@ -1,0 +1,179 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"mediagate"
+)
+
+// The ledger's helpers run on the writer's transaction.
+
+// now returns db.Now() as the schema keeps it: UTC, to the microsecond.
+func (db *DB) now() time.Time { return fromMicros(micros(db.Now())) }
+
+// ledgerSavepoint runs fn so that if it fails, what it wrote is undone and
+// the rest of tx is kept (write.go's rule for ops of several statements).
+// It is savepoint with prepared statements, on the hot path of every debit.
+func (db *DB) ledgerSavepoint(tx *sql.Tx, fn func() error) error {
+	if _, err := db.txStmt(tx, db.ledger.savepoint).Exec(); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := db.txStmt(tx, db.ledger.rollbackTo).Exec(); rerr != nil {
+			return fmt.Errorf("roll back to savepoint after %v: %w", err, rerr)
+		}
+		if _, rerr := db.txStmt(tx, db.ledger.release).Exec(); rerr != nil {
+			return fmt.Errorf("release savepoint after %v: %w", err, rerr)
+		}
+		return err
+	}
+	if _, err := db.txStmt(tx, db.ledger.release).Exec(); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// spend runs stmt, a conditional UPDATE of the account's balances row that
+// changes it only if the available credit covers amount. If it changed
+// nothing, spend answers why: ENOTFOUND for an unknown account, else EPAYMENT
+// with the amount needed and the amount available.
+func (db *DB) spend(tx *sql.Tx, stmt *sql.Stmt, accountID string, amount int64) error {
+	res, err := db.txStmt(tx, stmt).Exec(accountID, amount)
+	if err != nil {
+		return fmt.Errorf("spend %d of %s: %w", amount, accountID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("spend %d of %s: %w", amount, accountID, err)
+	} else if n == 1 {
+		return nil
+	}
+	var available int64
+	err = db.txStmt(tx, db.ledger.available).QueryRow(accountID).Scan(&available)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", accountID)
+	case err != nil:
+		return fmt.Errorf("available credit of %s: %w", accountID, err)
+	}
+	e := mediagate.Errorf(mediagate.EPAYMENT, "insufficient credit: %d micro-credits needed, %d available", amount, available)
+	e.Details = map[string]any{"needed": amount, "available": available}
+	return e
+}
+
+// mustUpdate runs stmt, an UPDATE of the account's balances row that the
+// op's earlier statements make certain, and fails unless it changed the row.
+func (db *DB) mustUpdate(tx *sql.Tx, stmt *sql.Stmt, what string, args ...any) error {
+	res, err := db.txStmt(tx, stmt).Exec(args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	} else if n != 1 {
+		return fmt.Errorf("%s: balances row not updated", what)
+	}
+	return nil
+}
+
+// insertHold stores h, settled by the entry settleSeq if not nil; ECONFLICT
+// if its account has a hold of the same operation and reference.
+func (db *DB) insertHold(tx *sql.Tx, h *mediagate.Hold, settleSeq *int64) error {
+	_, err := db.txStmt(tx, db.ledger.insertHold).Exec(h.ID, h.AccountID, h.Amount, h.Operation, h.Reference,
+		string(h.State), settleSeq, micros(h.ExpiresAt), micros(h.CreatedAt))
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err):
+		return mediagate.Errorf(mediagate.ECONFLICT, "account %s already has a hold or charge for %s %q",
+			h.AccountID, h.Operation, h.Reference)
+	case isForeignKey(err):
+		return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", h.AccountID)
+	}
+	return fmt.Errorf("insert hold %s: %w", h.ID, err)
+}
+
+// insertEntry appends e with idempotencyKey and returns its seq. Errors are
+// the driver's, for the caller to translate.
+func (db *DB) insertEntry(tx *sql.Tx, e *mediagate.Entry, idempotencyKey string) (int64, error) {
+	res, err := db.txStmt(tx, db.ledger.insertEntry).Exec(e.ID, e.AccountID, string(e.Kind), e.Amount,
+		e.Operation, e.Reference, e.HoldID, idempotencyKey, micros(e.CreatedAt))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// holdEntry is the hold entry of h.
+func holdEntry(id string, h *mediagate.Hold) *mediagate.Entry {
+	return &mediagate.Entry{ID: id, AccountID: h.AccountID, Kind: mediagate.KindHold, Amount: h.Amount,
+		Operation: h.Operation, Reference: h.Reference, HoldID: h.ID, CreatedAt: h.CreatedAt}
+}
+
+// holdTx reads the hold id and the seq of its settle entry; ENOTFOUND if
+// there is none.
+func (db *DB) holdTx(tx *sql.Tx, id string) (*mediagate.Hold, sql.NullInt64, error) {
+	h := &mediagate.Hold{ID: id}
+	var settleSeq sql.NullInt64
+	var expires int64
+	err := db.txStmt(tx, db.ledger.holdByID).QueryRow(id).
+		Scan(&h.AccountID, &h.Amount, &h.Operation, &h.Reference, &h.State, &settleSeq, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, settleSeq, mediagate.Errorf(mediagate.ENOTFOUND, "hold %s not found", id)
+	case err != nil:
+		return nil, settleSeq, fmt.Errorf("get hold %s: %w", id, err)
+	}
+	h.ExpiresAt = fromMicros(expires)
+	return h, settleSeq, nil
+}
+
+// closeHold moves an active hold to state; ECONFLICT if it is not active.
+func (db *DB) closeHold(tx *sql.Tx, id string, state mediagate.HoldState, settleSeq *int64) error {
+	res, err := db.txStmt(tx, db.ledger.closeHold).Exec(id, string(state), settleSeq)
+	if err != nil {
+		return fmt.Errorf("close hold %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("close hold %s: %w", id, err)
+	} else if n != 1 {
+		return mediagate.Errorf(mediagate.ECONFLICT, "hold %s is not active", id)
+	}
+	return nil
+}
+
+// releaseTx closes the active hold h, gives its amount back and records the
+// release entry entryID. The caller holds a savepoint.
+func (db *DB) releaseTx(tx *sql.Tx, h *mediagate.Hold, entryID string, now time.Time) error {
+	if err := db.closeHold(tx, h.ID, mediagate.HoldReleased, nil); err != nil {
+		return err
+	}
+	if err := db.mustUpdate(tx, db.ledger.releaseFunds, "release "+h.ID, h.AccountID, h.Amount); err != nil {
+		return err
+	}
+	e := &mediagate.Entry{ID: entryID, AccountID: h.AccountID, Kind: mediagate.KindRelease, Amount: h.Amount,
+		Operation: h.Operation, Reference: h.Reference, HoldID: h.ID, CreatedAt: now}
+	if _, err := db.insertEntry(tx, e, ""); err != nil {
+		return fmt.Errorf("release %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+// scanEntry reads one entry, dropping its seq.
+func scanEntry(s scanner) (*mediagate.Entry, error) {
+	var seq int64
+	return scanEntryRow(s, &seq)
+}
+
+// scanEntryRow reads one entry of entryColumns and its seq.
+func scanEntryRow(s scanner, seq *int64) (*mediagate.Entry, error) {
+	var e mediagate.Entry
+	var created int64
+	if err := s.Scan(seq, &e.ID, &e.AccountID, &e.Kind, &e.Amount, &e.Operation, &e.Reference, &e.HoldID, &created); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromMicros(created)
+	return &e, nil
+}
