@@ -31,8 +31,8 @@ const (
 	sqlAvailable    = `SELECT balance - held FROM balances WHERE account_id = ?`
 	sqlBalance      = `SELECT balance, held FROM balances WHERE account_id = ?`
 
-	sqlInsertHold = `INSERT INTO holds (id, account_id, amount, operation, reference, state, settle_seq, expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertHold = `INSERT INTO holds (id, account_id, amount, operation, reference, state, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`
 	sqlHoldByID  = `SELECT account_id, amount, operation, reference, state, settle_seq, expires_at FROM holds WHERE id = ?`
 	sqlCloseHold = `UPDATE holds SET state = ?2, settle_seq = ?3 WHERE id = ?1 AND state = 'active'`
 	sqlExpired   = `SELECT id, account_id, amount, operation, reference FROM holds INDEXED BY holds_expiry
@@ -140,11 +140,10 @@ func (db *DB) Hold(ctx context.Context, accountID string, amount int64, operatio
 			if err := db.spend(tx, db.ledger.holdFunds, accountID, amount); err != nil {
 				return err
 			}
-			if err := db.insertHold(tx, h, nil); err != nil {
+			if err := db.insertHoldEntry(tx, entryID, h); err != nil {
 				return err
 			}
-			_, err := db.insertEntry(tx, holdEntry(entryID, h), "")
-			return err
+			return db.insertHold(tx, h)
 		})
 	})
 	if err != nil {
@@ -155,6 +154,8 @@ func (db *DB) Hold(ctx context.Context, accountID string, amount int64, operatio
 
 // Charge holds and settles amount (≥ 0) in one step, and returns the settle
 // entry. Errors as Hold; a repeated operation and reference is ECONFLICT.
+// It writes a hold entry and a settle entry but no holds row, so the HoldID
+// of its entries is unknown to Settle and Release (ENOTFOUND).
 func (db *DB) Charge(ctx context.Context, accountID string, amount int64, operation, reference string) (*mediagate.Entry, error) {
 	if amount < 0 {
 		return nil, mediagate.Errorf(mediagate.EINVALID, "charge of %d, want ≥ 0", amount)
@@ -171,14 +172,13 @@ func (db *DB) Charge(ctx context.Context, accountID string, amount int64, operat
 			if err := db.spend(tx, db.ledger.chargeFunds, accountID, amount); err != nil {
 				return err
 			}
-			if _, err := db.insertEntry(tx, holdEntry(holdID, h), ""); err != nil {
+			if err := db.insertHoldEntry(tx, holdID, h); err != nil {
 				return err
 			}
-			seq, err := db.insertEntry(tx, e, "")
-			if err != nil {
-				return err
+			if _, err := db.insertEntry(tx, e, ""); err != nil {
+				return fmt.Errorf("charge %s: %w", accountID, err)
 			}
-			return db.insertHold(tx, h, &seq)
+			return nil
 		})
 	})
 	if err != nil {
@@ -226,7 +226,7 @@ func (db *DB) Settle(ctx context.Context, holdID string, actual int64) (*mediaga
 		return db.ledgerSavepoint(tx, func() error {
 			seq, err := db.insertEntry(tx, e, "")
 			if err != nil {
-				return err
+				return fmt.Errorf("settle %s: %w", holdID, err)
 			}
 			if err := db.closeHold(tx, holdID, mediagate.HoldSettled, &seq); err != nil {
 				return err

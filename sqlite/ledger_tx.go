@@ -78,11 +78,22 @@ func (db *DB) mustUpdate(tx *sql.Tx, stmt *sql.Stmt, what string, args ...any) e
 	return nil
 }
 
-// insertHold stores h, settled by the entry settleSeq if not nil; ECONFLICT
-// if its account has a hold of the same operation and reference.
-func (db *DB) insertHold(tx *sql.Tx, h *mediagate.Hold, settleSeq *int64) error {
+// insertHold stores the active hold h.
+func (db *DB) insertHold(tx *sql.Tx, h *mediagate.Hold) error {
 	_, err := db.txStmt(tx, db.ledger.insertHold).Exec(h.ID, h.AccountID, h.Amount, h.Operation, h.Reference,
-		string(h.State), settleSeq, micros(h.ExpiresAt), micros(h.CreatedAt))
+		micros(h.ExpiresAt), micros(h.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert hold %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+// insertHoldEntry appends the hold entry id of h; ECONFLICT if the account
+// has held or charged h's operation and reference before.
+func (db *DB) insertHoldEntry(tx *sql.Tx, id string, h *mediagate.Hold) error {
+	e := &mediagate.Entry{ID: id, AccountID: h.AccountID, Kind: mediagate.KindHold, Amount: h.Amount,
+		Operation: h.Operation, Reference: h.Reference, HoldID: h.ID, CreatedAt: h.CreatedAt}
+	_, err := db.insertEntry(tx, e, "")
 	switch {
 	case err == nil:
 		return nil
@@ -92,7 +103,7 @@ func (db *DB) insertHold(tx *sql.Tx, h *mediagate.Hold, settleSeq *int64) error 
 	case isForeignKey(err):
 		return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", h.AccountID)
 	}
-	return fmt.Errorf("insert hold %s: %w", h.ID, err)
+	return fmt.Errorf("insert hold entry of %s: %w", h.ID, err)
 }
 
 // insertEntry appends e with idempotencyKey and returns its seq. Errors are
@@ -104,12 +115,6 @@ func (db *DB) insertEntry(tx *sql.Tx, e *mediagate.Entry, idempotencyKey string)
 		return 0, err
 	}
 	return res.LastInsertId()
-}
-
-// holdEntry is the hold entry of h.
-func holdEntry(id string, h *mediagate.Hold) *mediagate.Entry {
-	return &mediagate.Entry{ID: id, AccountID: h.AccountID, Kind: mediagate.KindHold, Amount: h.Amount,
-		Operation: h.Operation, Reference: h.Reference, HoldID: h.ID, CreatedAt: h.CreatedAt}
 }
 
 // holdTx reads the hold id and the seq of its settle entry; ENOTFOUND if
