@@ -18,5 +18,9 @@
 // serves many writes. Every statement is prepared once, on Open.
 //
 // Times are stored as INTEGER unix microseconds, UTC; page cursors are
-// base64url of "createdAtMicros:id".
+// base64url of "createdAtMicros:id", and of "seq:ledger" for ledger entries.
+//
+// The credit ledger (ledger.go) keeps its invariants in the schema: CHECK
+// constraints on the balances row, partial UNIQUE indexes for references and
+// idempotency keys; its writes are conditional UPDATEs run by the writer.
 package sqlite

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,4 +116,38 @@ func naiveDebit(db *sql.DB, amount int64, ref string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// TestLedgerMigration applies 0002 to a database whose accounts predate it:
+// each gets its balances row.
+func TestLedgerMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "mediagate.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "old", CreatedAt: time.Now()}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	// Back to the schema of 0001, the account kept.
+	if _, err := db.w.ExecContext(ctx, `DROP TRIGGER accounts_balance; DROP TABLE ledger_entries; DROP TABLE holds;
+		DROP TABLE balances; DELETE FROM schema_migrations WHERE version = 2`); err != nil {
+		t.Fatalf("undo 0002: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db = openTest(t, path)
+	if want := []int{2}; !slices.Equal(db.applied, want) {
+		t.Fatalf("applied=%v, want %v", db.applied, want)
+	}
+	b, err := db.Balance(ctx, a.ID)
+	if err != nil || b.Balance != 0 || b.Held != 0 {
+		t.Fatalf("Balance=%+v, %v; want 0, 0 and no error", b, err)
+	}
+	if _, err := db.Charge(ctx, a.ID, 1, "download", "obj_1"); mediagate.ErrorCode(err) != mediagate.EPAYMENT {
+		t.Fatalf("Charge: %v, want %s", err, mediagate.EPAYMENT)
+	}
 }

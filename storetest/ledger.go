@@ -221,6 +221,12 @@ func testCredit(t *testing.T, s mediagate.Store) {
 	}
 	checkBalance(t, s, b.ID, 9, 0)
 
+	// An account made with its first user has a balance too.
+	c := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "with user", CreatedAt: at(0)}
+	u := &mediagate.User{ID: mediagate.NewID(mediagate.PrefixUser), Email: "ledger@example.com", PasswordHash: "h", CreatedAt: at(0)}
+	must(t, s.CreateAccountWithUser(ctx, c, u), "CreateAccountWithUser")
+	checkBalance(t, s, c.ID, 0, 0)
+
 	_, err = s.Credit(ctx, a.ID, 0, "topup", "")
 	wantCode(t, err, mediagate.EINVALID, "Credit(0)")
 	_, err = s.Credit(ctx, a.ID, -1, "topup", "")
