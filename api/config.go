@@ -1,6 +1,7 @@
 package api
 
 import (
+	"mediagate"
 	"mime"
 	"slices"
 	"strings"
@@ -9,17 +10,19 @@ import (
 
 // Config holds an API node's limits and defaults. DefaultConfig gives sane ones.
 type Config struct {
-	BaseURL       string        // public base URL of this node, for signed URLs ("http://127.0.0.1:8080")
-	UploadTTL     time.Duration // how long a pending upload waits for its bytes before it is swept
-	MaxObjectSize int64         // the largest object anyone may upload
-	MaxSinglePut  int64         // larger uploads must be multipart (S3's limit: 5 GiB)
-	PartSize      int64         // default multipart part size
-	MinPartSize   int64         // smallest part but the last (S3's limit: 5 MiB)
-	AllowedTypes  []string      // content types objects may have: exact, or "major/*"
-	DownloadTTL   time.Duration // default lifetime of a download URL
-	MaxURLTTL     time.Duration // the longest lifetime a caller may ask for
-	TokenTTL      time.Duration // lifetime of a user's access token
-	Limits        RateLimits    // rate limits, applied when Deps.Limiter is set
+	BaseURL       string           // public base URL of this node, for signed URLs ("http://127.0.0.1:8080")
+	UploadTTL     time.Duration    // how long a pending upload waits for its bytes before it is swept
+	MaxObjectSize int64            // the largest object anyone may upload
+	MaxSinglePut  int64            // larger uploads must be multipart (S3's limit: 5 GiB)
+	PartSize      int64            // default multipart part size
+	MinPartSize   int64            // smallest part but the last (S3's limit: 5 MiB)
+	AllowedTypes  []string         // content types objects may have: exact, or "major/*"
+	DownloadTTL   time.Duration    // default lifetime of a download URL
+	MaxURLTTL     time.Duration    // the longest lifetime a caller may ask for
+	TokenTTL      time.Duration    // lifetime of a user's access token
+	Limits        RateLimits       // rate limits, applied when Deps.Limiter is set
+	Prices        mediagate.Prices // what operations cost, in micro-credits
+	SignupCredit  int64            // micro-credits a new account starts with
 }
 
 // DefaultConfig returns the defaults of `mediagate serve`.
@@ -36,6 +39,8 @@ func DefaultConfig() Config {
 		MaxURLTTL:     7 * 24 * time.Hour,
 		TokenTTL:      12 * time.Hour,
 		Limits:        DefaultRateLimits(),
+		Prices:        mediagate.DefaultPrices(),
+		SignupCredit:  mediagate.MicroCredits, // one credit: 1 GiB of uploads at default prices
 	}
 }
 

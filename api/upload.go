@@ -18,6 +18,7 @@ import (
 type uploads struct {
 	objects mediagate.ObjectStore
 	blobs   mediagate.BlobStore
+	ledger  mediagate.Ledger
 	signer  *urlsign.Signer
 	cfg     Config
 	now     func() time.Time
