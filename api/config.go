@@ -1,11 +1,12 @@
 package api
 
 import (
-	"mediagate"
 	"mime"
 	"slices"
 	"strings"
 	"time"
+
+	"mediagate"
 )
 
 // Config holds an API node's limits and defaults. DefaultConfig gives sane ones.
