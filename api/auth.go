@@ -100,7 +100,7 @@ func (a *authenticator) apiKey(ctx context.Context, secret string) (*principal, 
 
 // Signup and login.
 
-func handleSignup(accounts mediagate.AccountStore, tokens *Tokens, now func() time.Time) http.Handler {
+func handleSignup(accounts mediagate.AccountStore, ledger mediagate.Ledger, signupCredit int64, tokens *Tokens, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[apiv1.SignupRequest](w, r)
 		if err != nil {
@@ -132,6 +132,7 @@ func handleSignup(accounts mediagate.AccountStore, tokens *Tokens, now func() ti
 			writeError(w, r, err)
 			return
 		}
+		grantSignupCredit(r, ledger, a.ID, signupCredit)
 		tok, exp, err := tokens.Issue(u)
 		if err != nil {
 			writeError(w, r, err)

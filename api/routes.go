@@ -35,11 +35,21 @@ func routes(d Deps) []route {
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
 	id := pathParam("id", "The object's id (obj_…).")
 	return []route{
-		{"POST /v1/auth/signup", anonymous(handleSignup(d.Store, d.Tokens, d.Now)), operation{Tag: "auth",
+		{"POST /v1/auth/signup", anonymous(handleSignup(d.Store, d.Store, d.Config.SignupCredit, d.Tokens, d.Now)), operation{Tag: "auth",
 			Summary: "Create an account and its first user; answers a token.", Status: 201,
 			Request: apiv1.SignupRequest{}, Response: apiv1.SignupResponse{}}},
 		{"POST /v1/auth/login", anonymous(handleLogin(d.Store, d.Tokens)), operation{Tag: "auth",
 			Summary: "Sign in with email and password; answers a token.", Request: apiv1.LoginRequest{}, Response: apiv1.LoginResponse{}}},
+
+		{"GET /v1/account", anyone(handleAccount(d.Store, d.Store)), operation{Tag: "account", Auth: "any",
+			Summary: "The caller's account and balance, in micro-credits.", Response: apiv1.AccountBalance{}}},
+		{"GET /v1/ledger", anyone(handleLedger(d.Store)), operation{Tag: "account", Auth: "any",
+			Summary: "The account's ledger (credits, holds, settles, releases), newest first.", Response: apiv1.LedgerPage{},
+			Params: []param{queryParam("limit", "integer", "Page size, 1 to 1000 (default 100)."),
+				queryParam("cursor", "string", "next_cursor of the previous page.")}}},
+		{"POST /v1/admin/accounts/{id}/credits", authed(mediagate.ScopeAdmin)(handleAdminCredit(d.Store)), operation{Tag: "account",
+			Auth: mediagate.ScopeAdmin, Summary: "Top up an account (operator only); needs an Idempotency-Key header.",
+			Params: []param{pathParam("id", "The account's id (acct_…).")}, Request: apiv1.CreditRequest{}, Response: apiv1.LedgerEntry{}}},
 
 		{"POST /v1/keys", anyone(handleCreateKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
 			Summary: "Create an API key with at most the caller's scopes. The secret is shown only here.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +23,7 @@ Subcommands (they open the database directly, no server needed):
   create-account NAME        make an account; prints its id
   create-key ACCOUNT_ID NAME make an API key (--scope, repeatable); prints the secret once
   list-accounts              list every account
+  credit ACCOUNT_ID AMOUNT   top up an account by AMOUNT micro-credits (--key makes a retry credit once)
   rotate-jwt-key             add a new JWT signing key; old tokens stay valid until they expire
   migrate                    apply the database migrations and exit
 `
@@ -39,6 +41,10 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	var b backendFlags
 	b.register(fs, e)
 	var scopes stringList
+	idemKey := ""
+	if sub == "credit" {
+		fs.StringVar(&idemKey, "key", "", "idempotency key: a second credit with the same key credits nothing (default: a new one)")
+	}
 	if sub == "create-key" {
 		fs.Var(&scopes, "scope", "scope to grant (repeatable; default: "+joinScopes(mediagate.UserScopes)+")")
 	}
@@ -46,7 +52,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"create-account": 1, "create-key": 2, "list-accounts": 0, "rotate-jwt-key": 0, "migrate": 0}
+	want := map[string]int{"create-account": 1, "create-key": 2, "list-accounts": 0, "credit": 2, "rotate-jwt-key": 0, "migrate": 0}
 	n, ok := want[sub]
 	if !ok {
 		fmt.Fprint(e.stderr, adminUsage)
@@ -104,6 +110,23 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.ID, a.Name, a.CreatedAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
+	case "credit":
+		amount, err := strconv.ParseInt(pos[1], 10, 64)
+		if err != nil || amount <= 0 {
+			return usageError("admin credit: AMOUNT must be a positive number of micro-credits (1 credit = 1000000), got %q", pos[1])
+		}
+		if idemKey == "" {
+			idemKey = mediagate.NewID("admin_")
+		}
+		entry, err := store.Credit(ctx, pos[0], amount, "topup", idemKey)
+		if err != nil {
+			return err
+		}
+		b, err := store.Balance(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "credited %d micro-credits to %s (entry %s); balance %d, available %d\n", amount, pos[0], entry.ID, b.Balance, b.Available())
 	case "rotate-jwt-key":
 		kid, err := api.RotateJWTKey(ctx, store, now)
 		if err != nil {

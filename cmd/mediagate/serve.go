@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	publicURL := fs.String("public-url", e.getenv("MEDIAGATE_PUBLIC_URL"), "base URL clients reach this node at, used in signed URLs (default http://LISTEN) (env MEDIAGATE_PUBLIC_URL)")
 	node := fs.String("node", e.envOr("MEDIAGATE_NODE", "origin"), "node name; its URL-signing key is derived from it (env MEDIAGATE_NODE)")
 	fs.DurationVar(&cfg.UploadTTL, "upload-ttl", ed.duration("MEDIAGATE_UPLOAD_TTL", cfg.UploadTTL), "how long a pending upload waits for its bytes (env MEDIAGATE_UPLOAD_TTL)")
+	fs.Int64Var(&cfg.SignupCredit, "signup-credit", ed.int64("MEDIAGATE_SIGNUP_CREDIT", cfg.SignupCredit), "micro-credits a new account starts with (env MEDIAGATE_SIGNUP_CREDIT)")
 	maxSize := byteSize(ed.size("MEDIAGATE_MAX_OBJECT_SIZE", cfg.MaxObjectSize))
 	fs.Var(&maxSize, "max-object-size", "largest object accepted, e.g. 50GiB (env MEDIAGATE_MAX_OBJECT_SIZE)")
 	partSize := byteSize(ed.size("MEDIAGATE_PART_SIZE", cfg.PartSize))
@@ -184,6 +186,9 @@ func ensureSecret(ctx context.Context, store mediagate.SecretStore, name string)
 	return s.Value, nil
 }
 
+// adminCredit is what the admin account starts with: a million credits.
+const adminCredit = 1_000_000 * mediagate.MicroCredits
+
 // bootstrap makes, on the very first start of a database, an admin account
 // and an admin API key, and prints the key once.
 func bootstrap(ctx context.Context, e *env, store mediagate.Store, baseURL string) error {
@@ -199,6 +204,11 @@ func bootstrap(ctx context.Context, e *env, store mediagate.Store, baseURL strin
 	key, secret := mediagate.NewAPIKey(acct.ID, "admin (first start)", mediagate.AllScopes, now)
 	if err := store.CreateKey(ctx, key); err != nil {
 		return fmt.Errorf("create admin key: %w", err)
+	}
+	// The operator's own account starts with plenty to try everything out;
+	// `mediagate admin credit` tops up any account.
+	if _, err := store.Credit(ctx, acct.ID, adminCredit, "bootstrap", "bootstrap"); err != nil {
+		return fmt.Errorf("credit admin account: %w", err)
 	}
 	fmt.Fprintf(e.stdout, `mediagate: first start: created the admin account %s.
   Admin API key (shown only now, keep it safe): %s
@@ -235,6 +245,19 @@ func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return t
+}
+
+func (d *envDefaults) int64(name string, def int64) int64 {
+	v := d.e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		d.errs = append(d.errs, fmt.Errorf("%s=%q is not a whole number ≥ 0", name, v))
+		return def
+	}
+	return n
 }
 
 func (d *envDefaults) size(name string, def int64) int64 {

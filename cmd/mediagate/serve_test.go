@@ -207,6 +207,12 @@ func TestAdminCommands(t *testing.T) {
 	if list := runOK("admin", "list-accounts"); !strings.Contains(list, acct) || !strings.Contains(list, "acme") {
 		t.Fatalf("list-accounts=%q", list)
 	}
+	if out := runOK("admin", "credit", "--key", "t1", acct, "2500000"); !strings.Contains(out, "balance 2500000") {
+		t.Fatalf("admin credit printed %q", out)
+	}
+	if out := runOK("admin", "credit", "--key", "t1", acct, "2500000"); !strings.Contains(out, "balance 2500000") {
+		t.Fatalf("a repeated credit with the same key credited again: %q", out)
+	}
 	runOK("admin", "rotate-jwt-key")
 	runOK("admin", "migrate")
 
@@ -222,7 +228,7 @@ func TestAdminCommands(t *testing.T) {
 
 	for _, args := range [][]string{
 		{"admin"}, {"admin", "nope"}, {"admin", "create-account"}, {"admin", "create-key", acct, "x", "--scope", "wizard"},
-		{"admin", "create-key", "acct_missing", "x"},
+		{"admin", "create-key", "acct_missing", "x"}, {"admin", "credit", acct, "-5"}, {"admin", "credit", acct, "lots"},
 	} {
 		err := run(context.Background(), append(args, "--data", dir), func(string) string { return "" }, nil, io.Discard, io.Discard)
 		if err == nil {
