@@ -32,6 +32,7 @@ type Object struct {
 	UploadID    string     // multipart upload id, "" for a single PUT
 	PartSize    int64      // multipart part size, 0 for a single PUT
 	ExpiresAt   *time.Time // a pending upload's deadline; nil once ready
+	HoldID      string     // the ledger hold that pays for a pending upload
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

@@ -11,11 +11,11 @@ import (
 )
 
 const objectColumns = `id, account_id, key, filename, content_type, size, sha256, state, pinned,
-	upload_id, part_size, expires_at, created_at, updated_at`
+	upload_id, part_size, expires_at, created_at, updated_at, hold_id`
 
 const (
 	sqlInsertObject = `INSERT INTO objects (` + objectColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`
 	sqlObject    = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ? AND state != 'deleted'`
 	sqlObjectAny = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ?`
 
@@ -51,7 +51,7 @@ func (db *DB) CreateObject(ctx context.Context, o *mediagate.Object) error {
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		_, err := db.txStmt(tx, db.insertObject).Exec(o.ID, o.AccountID, o.Key, o.Filename, o.ContentType, o.Size, o.SHA256,
-			o.Pinned, o.UploadID, o.PartSize, nullMicros(o.ExpiresAt), micros(o.CreatedAt), micros(o.UpdatedAt))
+			o.Pinned, o.UploadID, o.PartSize, nullMicros(o.ExpiresAt), micros(o.CreatedAt), micros(o.UpdatedAt), o.HoldID)
 		switch {
 		case err == nil:
 			return nil
@@ -230,7 +230,7 @@ func scanObject(s scanner) (*mediagate.Object, error) {
 	var expires sql.NullInt64
 	var created, updated int64
 	if err := s.Scan(&o.ID, &o.AccountID, &o.Key, &o.Filename, &o.ContentType, &o.Size, &o.SHA256, &o.State,
-		&o.Pinned, &o.UploadID, &o.PartSize, &expires, &created, &updated); err != nil {
+		&o.Pinned, &o.UploadID, &o.PartSize, &expires, &created, &updated, &o.HoldID); err != nil {
 		return nil, err
 	}
 	o.ExpiresAt = fromNullMicros(expires)

@@ -18,6 +18,7 @@ func newObject(t testing.TB, s mediagate.Store, accountID string, created time.T
 		ID: id, AccountID: accountID, Key: "o/" + id, Filename: "holiday photo.png",
 		ContentType: "image/png", Size: 123456, SHA256: strings.Repeat("ab", 32),
 		State: mediagate.StatePending, ExpiresAt: ptr(created.Add(time.Hour)),
+		HoldID:    "hold_" + strings.TrimPrefix(id, mediagate.PrefixObject),
 		CreatedAt: created, UpdatedAt: created,
 	}
 	for _, edit := range edits {
@@ -38,6 +39,7 @@ func objectDiff(got, want *mediagate.Object) []string {
 		diff("Pinned", got.Pinned, want.Pinned), diff("UploadID", got.UploadID, want.UploadID),
 		diff("PartSize", got.PartSize, want.PartSize), timePtrDiff("ExpiresAt", got.ExpiresAt, want.ExpiresAt),
 		timeDiff("CreatedAt", got.CreatedAt, want.CreatedAt), timeDiff("UpdatedAt", got.UpdatedAt, want.UpdatedAt),
+		diff("HoldID", got.HoldID, want.HoldID),
 	}
 }
 
@@ -60,7 +62,8 @@ func testObject(t *testing.T, s mediagate.Store) {
 	ctx := t.Context()
 	a := newAccount(t, s, at(0))
 	b := newAccount(t, s, at(0))
-	single := newObject(t, s, a.ID, at(0), func(o *mediagate.Object) { o.SHA256 = "" })
+	// HoldID round-trips: a hold's id on multi (newObject's default), none on single.
+	single := newObject(t, s, a.ID, at(0), func(o *mediagate.Object) { o.SHA256, o.HoldID = "", "" })
 	multi := newObject(t, s, a.ID, at(time.Second), func(o *mediagate.Object) {
 		o.Pinned, o.UploadID, o.PartSize, o.UpdatedAt = true, "upl_123", 8<<20, at(2*time.Second)
 	})
