@@ -1,6 +1,8 @@
 // Package sweeper runs the background duties of an API node: it expires
-// pending uploads whose deadline passed and purges the bytes of deleted
-// objects that are not yet gone from the blob store.
+// pending uploads whose deadline passed, releases ledger holds past their
+// expiry (among them the holds of those uploads, which expire a little after
+// the upload's deadline), and purges the bytes of deleted objects that are
+// not yet gone from the blob store.
 package sweeper
 
 import (
@@ -18,7 +20,8 @@ const batch = 500
 type Sweeper struct {
 	Objects  mediagate.ObjectStore
 	Blobs    mediagate.BlobStore
-	Interval time.Duration // default one minute
+	Ledger   mediagate.Ledger // nil: holds are not expired
+	Interval time.Duration    // default one minute
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -45,22 +48,33 @@ func (s *Sweeper) Run(ctx context.Context) error {
 
 // Result counts what one Sweep did.
 type Result struct {
-	Expired int // pending uploads marked deleted
-	Purged  int // deleted objects whose bytes were removed
-	Failed  int // purges that failed and will be retried
+	Expired       int // pending uploads marked deleted
+	HoldsReleased int // ledger holds released because they expired
+	Purged        int // deleted objects whose bytes were removed
+	Failed        int // purges that failed and will be retried
 }
 
-// Sweep expires overdue pending uploads, then purges deleted objects, until
-// there is nothing left to do or ctx ends.
+// Sweep expires overdue pending uploads, releases expired holds, then purges
+// deleted objects, until there is nothing left to do or ctx ends.
 func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	var res Result
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
 	for {
-		now := time.Now
-		if s.Now != nil {
-			now = s.Now
-		}
 		n, err := s.Objects.ExpirePending(ctx, now(), batch)
 		res.Expired += n
+		if err != nil {
+			return res, err
+		}
+		if n < batch {
+			break
+		}
+	}
+	for s.Ledger != nil {
+		n, err := s.Ledger.ExpireHolds(ctx, now(), batch)
+		res.HoldsReleased += n
 		if err != nil {
 			return res, err
 		}
@@ -92,8 +106,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Failed = len(failed)
-	if res.Expired+res.Purged+res.Failed > 0 {
-		s.logger().Info("swept", "expired", res.Expired, "purged", res.Purged, "failed", res.Failed)
+	if res.Expired+res.HoldsReleased+res.Purged+res.Failed > 0 {
+		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
+			"purged", res.Purged, "failed", res.Failed)
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package sweeper_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -84,5 +85,56 @@ func TestSweepExpiresAndRetriesPurges(t *testing.T) {
 	}
 	if res, _ := sw.Sweep(ctx); res != (sweeper.Result{}) {
 		t.Fatalf("a third sweep did work again: %+v", res)
+	}
+}
+
+// TestSweepReleasesExpiredHolds: each sweep releases the ledger's holds past
+// their expiry, more than one batch of them, and leaves live holds alone.
+func TestSweepReleasesExpiredHolds(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, dir+"/m.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	d, err := disk.Open(dir + "/blobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "a", CreatedAt: time.Now()}
+	if err := store.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Credit(ctx, acct.ID, 1_000_000, "topup", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	const expiring = 501 // more than one batch of 500
+	for i := range expiring {
+		if _, err := store.Hold(ctx, acct.ID, 10, "upload", fmt.Sprint("short-", i), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.Hold(ctx, acct.ID, 7, "upload", "long", 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	sw := &sweeper.Sweeper{Objects: store, Blobs: d, Ledger: store, Now: func() time.Time { return later },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	res, err := sw.Sweep(ctx)
+	if err != nil || res != (sweeper.Result{HoldsReleased: expiring}) {
+		t.Fatalf("sweep=%+v, %v; want %d holds released", res, err, expiring)
+	}
+	b, err := store.Balance(ctx, acct.ID)
+	if err != nil || b.Balance != 1_000_000 || b.Held != 7 {
+		t.Fatalf("balance after sweep=%+v, %v; want balance 1000000, held 7", b, err)
+	}
+	if res, err := sw.Sweep(ctx); err != nil || res != (sweeper.Result{}) {
+		t.Fatalf("a second sweep=%+v, %v; want nothing", res, err)
+	}
+	sw.Ledger = nil // no ledger: holds are left alone
+	later = later.Add(2 * time.Hour)
+	if res, err := sw.Sweep(ctx); err != nil || res != (sweeper.Result{}) {
+		t.Fatalf("sweep without a ledger=%+v, %v; want nothing", res, err)
 	}
 }
