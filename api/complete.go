@@ -39,6 +39,7 @@ func handleCompleteUpload(u *uploads) http.Handler {
 		sum, ct, err := u.verify(ctx, o, info)
 		if mediagate.ErrorCode(err) == mediagate.EMISMATCH || mediagate.ErrorCode(err) == mediagate.EUNSUPPORTED {
 			if _, derr := u.objects.DeleteObject(ctx, o.AccountID, o.ID, u.now()); derr == nil {
+				u.release(ctx, o)
 				purge(ctx, u.objects, u.blobs, o)
 			}
 		}
@@ -46,7 +47,22 @@ func handleCompleteUpload(u *uploads) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		done, err := u.objects.CompleteObject(ctx, o.AccountID, o.ID, info.Size, sum, ct, u.now())
+		// Charge, then make ready: the order never serves an object that is
+		// not paid for. Settle is idempotent for the same amount, so if
+		// CompleteObject fails, or the process dies between the two, the
+		// object stays pending and a retried complete settles again (a
+		// no-op) and makes it ready. The hold outlives the upload's deadline
+		// (holdMargin), so a complete that passed the deadline check still
+		// finds it active. Both steps outlive the request: a client hanging
+		// up must not leave a charge without its object.
+		wctx := context.WithoutCancel(ctx)
+		if o.HoldID != "" { // "": an upload made before uploads were charged
+			if _, err := u.ledger.Settle(wctx, o.HoldID, u.uploadCost(info.Size)); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+		done, err := u.objects.CompleteObject(wctx, o.AccountID, o.ID, info.Size, sum, ct, u.now())
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -106,6 +106,7 @@ func handleAbortUpload(u *uploads) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		u.release(r.Context(), o)
 		purge(r.Context(), u.objects, u.blobs, o)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/hex"
 	"net/http"
 	"path"
@@ -41,21 +42,31 @@ func handleCreateUpload(u *uploads) http.Handler {
 			return
 		}
 		ctx := r.Context()
+		mp, ok := u.blobs.(mediagate.Multiparter)
+		if o.PartSize > 0 && !ok {
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "this server's blob store does not take multipart uploads"))
+			return
+		}
+		// Reserve the declared size's cost before anything is made, so an
+		// account without the credit gets 402 and leaves nothing behind.
+		hold, err := u.ledger.Hold(ctx, o.AccountID, u.uploadCost(o.Size), "upload", o.ID, u.cfg.UploadTTL+holdMargin)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		o.HoldID = hold.ID
 		if o.PartSize > 0 {
-			mp, ok := u.blobs.(mediagate.Multiparter)
-			if !ok {
-				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "this server's blob store does not take multipart uploads"))
-				return
-			}
 			if o.UploadID, err = mp.CreateMultipart(ctx, o.Key); err != nil {
+				u.release(ctx, o)
 				writeError(w, r, err)
 				return
 			}
 		}
 		if err := u.objects.CreateObject(ctx, o); err != nil {
 			if o.UploadID != "" {
-				u.blobs.(mediagate.Multiparter).AbortMultipart(ctx, o.Key, o.UploadID)
+				mp.AbortMultipart(ctx, o.Key, o.UploadID)
 			}
+			u.release(ctx, o)
 			writeError(w, r, err)
 			return
 		}
@@ -68,6 +79,30 @@ func handleCreateUpload(u *uploads) http.Handler {
 		w.Header().Set("Location", "/v1/objects/"+o.ID)
 		encode(w, http.StatusCreated, resp)
 	})
+}
+
+// holdMargin is how long an upload's hold outlives the upload's deadline: a
+// complete that passed the deadline check just before it must still find
+// the hold active when it settles, after assembling and hashing the bytes.
+// Once the margin has passed too, the sweeper's ExpireHolds gives the credit
+// back for an upload that never completed.
+const holdMargin = 15 * time.Minute
+
+// uploadCost is the price of uploading size bytes.
+func (u *uploads) uploadCost(size int64) int64 {
+	return mediagate.Cost(size, u.cfg.Prices.UploadPerMiB, mediagate.MiB)
+}
+
+// release gives back the hold of an upload that will not be completed. A
+// failure is only logged: the hold expires a little after the upload's
+// deadline and the sweeper releases it then.
+func (u *uploads) release(ctx context.Context, o *mediagate.Object) {
+	if o.HoldID == "" {
+		return
+	}
+	if err := u.ledger.Release(context.WithoutCancel(ctx), o.HoldID); err != nil {
+		logger(ctx).Warn("release of an upload's hold failed; it will expire", "object", o.ID, "hold", o.HoldID, "err", err)
+	}
 }
 
 // newObject validates a create-upload request and returns the pending object.
