@@ -10,7 +10,7 @@ import (
 )
 
 type accountBalance struct {
-	ID                        string
+	ID                       string
 	Balance, Held, Available int64
 }
 
