@@ -142,6 +142,18 @@ func handleBlobGet(b *blobs) http.Handler {
 		}
 		// A large download may take long; allow a minute plus 1 MiB/s.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
+		if g.Length > 0 {
+			// A URL for one byte range serves that window as if it were the
+			// whole file (Range requests apply within it).
+			ra, ok := f.(io.ReaderAt)
+			if !ok || g.Offset+g.Length > info.Size {
+				writeError(w, r, fmt.Errorf("serve range %d+%d of %s (size %d, ReaderAt %v)", g.Offset, g.Length, key, info.Size, ok))
+				return
+			}
+			h.Set("ETag", fmt.Sprintf(`"%x-%x-%x-%x"`, info.ModTime.UnixNano(), info.Size, g.Offset, g.Length))
+			http.ServeContent(w, r, "", info.ModTime, io.NewSectionReader(ra, g.Offset, g.Length))
+			return
+		}
 		http.ServeContent(w, r, "", info.ModTime, f)
 	})
 }

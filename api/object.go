@@ -15,6 +15,7 @@ import (
 type objects struct {
 	store  mediagate.ObjectStore
 	blobs  mediagate.BlobStore
+	ledger mediagate.Ledger
 	signer *urlsign.Signer
 	cfg    Config
 	now    func() time.Time
@@ -136,12 +137,17 @@ func handleDownloadURL(h *objects) http.Handler {
 			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "expires_in must be 1 to %d seconds", int64(h.cfg.MaxURLTTL/time.Second)))
 			return
 		}
-		u, exp, err := h.downloadURL(o, ttl)
+		off, n, err := parseByteRange(req.Range, o.Size)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, apiv1.DownloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp})
+		u, exp, cost, err := h.downloadURL(r, o, ttl, off, n)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, apiv1.DownloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp, Charged: cost})
 	})
 }
 
@@ -152,7 +158,7 @@ func handleContent(h *objects) http.Handler {
 		if !ok {
 			return
 		}
-		u, _, err := h.downloadURL(o, h.cfg.DownloadTTL)
+		u, _, _, err := h.downloadURL(r, o, h.cfg.DownloadTTL, 0, 0)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -162,13 +168,51 @@ func handleContent(h *objects) http.Handler {
 	})
 }
 
-func (h *objects) downloadURL(o *mediagate.Object, ttl time.Duration) (string, time.Time, error) {
+// downloadURL charges the caller for n bytes from off (n == 0: the whole
+// object) and signs a GET URL for exactly those bytes. The charge is made when
+// the URL is issued, once, under a reference of its own: using the URL again
+// until it expires costs nothing more. Short credit is EPAYMENT, and no URL.
+func (h *objects) downloadURL(r *http.Request, o *mediagate.Object, ttl time.Duration, off, n int64) (string, time.Time, int64, error) {
 	if o.State != mediagate.StateReady {
-		return "", time.Time{}, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s; only ready objects can be downloaded", o.ID, o.State)
+		return "", time.Time{}, 0, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s; only ready objects can be downloaded", o.ID, o.State)
+	}
+	size := o.Size
+	if n > 0 {
+		size = n
+	}
+	cost := mediagate.Cost(size, h.cfg.Prices.DownloadPerMiB, mediagate.MiB)
+	if _, err := h.ledger.Charge(r.Context(), o.AccountID, cost, "download", mediagate.NewID("dl_")); err != nil {
+		return "", time.Time{}, 0, err
 	}
 	// Whole seconds, rounded up, as the URL carries them.
 	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
 	g := urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp, ContentType: o.ContentType,
-		Filename: o.Filename, AccountID: o.AccountID}
-	return h.signer.URL(h.cfg.BaseURL, g), exp, nil
+		Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n}
+	return h.signer.URL(h.cfg.BaseURL, g), exp, cost, nil
+}
+
+// parseByteRange reads "bytes=FIRST-LAST" (inclusive; LAST may be left out
+// for "to the end") within an object of size bytes, and returns the offset and
+// length; "" is the whole object (0, 0).
+func parseByteRange(spec string, size int64) (int64, int64, error) {
+	if spec == "" {
+		return 0, 0, nil
+	}
+	bad := mediagate.Errorf(mediagate.EINVALID, "range %q must be bytes=FIRST-LAST within the object's %d bytes", spec, size)
+	first, last, ok := strings.Cut(strings.TrimPrefix(spec, "bytes="), "-")
+	if !ok || !strings.HasPrefix(spec, "bytes=") {
+		return 0, 0, bad
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 || a >= size {
+		return 0, 0, bad
+	}
+	b := size - 1
+	if last != "" {
+		if b, err = strconv.ParseInt(last, 10, 64); err != nil || b < a {
+			return 0, 0, bad
+		}
+		b = min(b, size-1)
+	}
+	return a, b - a + 1, nil
 }

@@ -31,7 +31,7 @@ func routes(d Deps) []route {
 	}
 	anyone, read, write := authed(""), authed(mediagate.ScopeObjectsRead), authed(mediagate.ScopeObjectsWrite)
 	up := &uploads{objects: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
-	obj := &objects{store: d.Store, blobs: d.Blobs, signer: d.Signer, cfg: d.Config, now: d.Now}
+	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
 	id := pathParam("id", "The object's id (obj_…).")
 	return []route{

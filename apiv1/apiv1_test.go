@@ -23,7 +23,7 @@ func TestZeroValues(t *testing.T) {
 		{Object{}, `{"id":"","filename":"","content_type":"","size":0,"state":"","pinned":false,"created_at":` + zt + `,"updated_at":` + zt + `}`},
 		{ObjectPage{}, `{"objects":null,"next_cursor":""}`},
 		{DownloadURLRequest{}, `{"expires_in":0}`},
-		{DownloadURLResponse{}, `{"method":"","url":"","expires_at":` + zt + `}`},
+		{DownloadURLResponse{}, `{"method":"","url":"","expires_at":` + zt + `,"charged":0}`},
 		{CreateUploadRequest{}, `{"filename":"","content_type":"","size":0,"sha256":"","multipart":false,"part_size":0}`},
 		{CreateUploadResponse{}, `{"object":{"id":"","filename":"","content_type":"","size":0,"state":"","pinned":false,"created_at":` + zt + `,"updated_at":` + zt + `}}`},
 		{Multipart{}, `{"part_size":0,"part_count":0}`},

@@ -28,6 +28,9 @@ type ObjectPage struct {
 // DownloadURLRequest is the body of POST /v1/objects/{id}/url.
 type DownloadURLRequest struct {
 	ExpiresIn int64 `json:"expires_in"` // seconds; 0: the server's default
+	// Range limits the URL to one byte range, "bytes=FIRST-LAST" (inclusive),
+	// charged for those bytes only; "" is the whole object.
+	Range string `json:"range,omitempty"`
 }
 
 // DownloadURLResponse is the answer to POST /v1/objects/{id}/url: a signed GET
@@ -36,4 +39,5 @@ type DownloadURLResponse struct {
 	Method    string    `json:"method"`
 	URL       string    `json:"url"`
 	ExpiresAt time.Time `json:"expires_at"`
+	Charged   int64     `json:"charged"` // micro-credits this URL cost; using it again costs nothing
 }

@@ -29,6 +29,7 @@ const (
 	paramPart     = "X-Mg-Part"
 	paramName     = "X-Mg-Name"
 	paramAccount  = "X-Mg-Account"
+	paramRange    = "X-Mg-Range"
 	paramNode     = "X-Mg-Node"
 	paramSig      = "X-Mg-Signature"
 	signedVersion = "mg1"
@@ -46,6 +47,8 @@ type Grant struct {
 	Part        int    // PUT of a multipart part: its number
 	Filename    string // GET: for Content-Disposition
 	AccountID   string // the account the bytes belong to
+	Offset      int64  // GET: the first byte the URL serves
+	Length      int64  // GET: how many bytes from Offset it serves; 0: the whole blob
 }
 
 // Signer signs and verifies Grants with the key of one node.
@@ -124,6 +127,7 @@ func (s *Signer) sign(g Grant) string {
 		signedVersion, s.node, g.Method, g.Key,
 		strconv.FormatInt(g.Expires.Unix(), 10), strconv.FormatInt(g.MaxSize, 10),
 		g.ContentType, g.UploadID, strconv.Itoa(g.Part), g.Filename, g.AccountID,
+		strconv.FormatInt(g.Offset, 10), strconv.FormatInt(g.Length, 10),
 	} {
 		m.Write([]byte(url.QueryEscape(f)))
 		m.Write([]byte{'\n'})
@@ -150,6 +154,9 @@ func grantValues(g Grant, node string) url.Values {
 	set(paramUpload, g.UploadID)
 	set(paramName, g.Filename)
 	set(paramAccount, g.AccountID)
+	if g.Length > 0 {
+		q.Set(paramRange, strconv.FormatInt(g.Offset, 10)+"-"+strconv.FormatInt(g.Offset+g.Length-1, 10))
+	}
 	return q
 }
 
@@ -173,6 +180,15 @@ func parseGrant(method, key string, q url.Values) (Grant, string, error) {
 		if g.MaxSize, err = strconv.ParseInt(v, 10, 64); err != nil || g.MaxSize <= 0 {
 			return bad("max size")
 		}
+	}
+	if v := q.Get(paramRange); v != "" {
+		first, last, ok := strings.Cut(v, "-")
+		a, err1 := strconv.ParseInt(first, 10, 64)
+		b, err2 := strconv.ParseInt(last, 10, 64)
+		if !ok || err1 != nil || err2 != nil || a < 0 || b < a {
+			return bad("range")
+		}
+		g.Offset, g.Length = a, b-a+1
 	}
 	if v := q.Get(paramPart); v != "" {
 		if g.Part, err = strconv.Atoi(v); err != nil || g.Part <= 0 {

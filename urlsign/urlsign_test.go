@@ -58,6 +58,8 @@ func TestVerify(t *testing.T) {
 		{"other part", "PUT", part.Key, tamper(part, "X-Mg-Part", "4"), now, mediagate.EFORBIDDEN},
 		{"other account", "PUT", put.Key, tamper(put, "X-Mg-Account", "acct_2"), now, mediagate.EFORBIDDEN},
 		{"other name", "GET", get.Key, tamper(get, "X-Mg-Name", "evil.html"), now, mediagate.EFORBIDDEN},
+		{"range added", "GET", get.Key, tamper(get, "X-Mg-Range", "0-99"), now, mediagate.EFORBIDDEN},
+		{"bad range", "GET", get.Key, tamper(get, "X-Mg-Range", "9-1"), now, mediagate.EFORBIDDEN},
 		{"other node", "GET", get.Key, tamper(get, "X-Mg-Node", "edge-1"), now, mediagate.EFORBIDDEN},
 		{"no signature", "GET", get.Key, tamper(get, "X-Mg-Signature", ""), now, mediagate.EFORBIDDEN},
 		{"bad hex", "GET", get.Key, tamper(get, "X-Mg-Signature", "zz"), now, mediagate.EFORBIDDEN},
@@ -77,7 +79,8 @@ func TestVerify(t *testing.T) {
 func TestVerifyReturnsGrant(t *testing.T) {
 	s := urlsign.New(master, "origin")
 	want := urlsign.Grant{Method: "PUT", Key: "k/x", Expires: now.Add(time.Hour), MaxSize: 7,
-		ContentType: "audio/wav", UploadID: "upl_9", Part: 2, Filename: "a b.wav", AccountID: "acct_3"}
+		ContentType: "audio/wav", UploadID: "upl_9", Part: 2, Filename: "a b.wav", AccountID: "acct_3",
+		Offset: 10, Length: 5}
 	got, err := s.Verify("PUT", want.Key, signed(t, s, want), now)
 	if err != nil {
 		t.Fatal(err)
