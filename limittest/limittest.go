@@ -27,7 +27,7 @@ import (
 func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) mediagate.Limiter) {
 	for _, tc := range []struct {
 		name string
-		fn   func(*testing.T, *clock, mediagate.Limiter)
+		fn   func(*testing.T, *Clock, mediagate.Limiter)
 	}{
 		{"Burst", testBurst},
 		{"RetryAfter", testRetryAfter},
@@ -44,25 +44,31 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) media
 		{"Concurrent", testConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
+			c := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC))
 			tc.fn(t, c, newLimiter(t, c.Now))
 		})
 	}
 }
 
-// clock is a fake clock that moves only when told.
-type clock struct {
+// Clock is a fake clock that moves only when told; limiter tests outside the
+// suite use it too.
+type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time {
+// NewClock returns a Clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *clock) Advance(d time.Duration) {
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -109,7 +115,7 @@ func mustAdmit(t *testing.T, l mediagate.Limiter, k string, lim mediagate.Limit,
 	}
 }
 
-func testBurst(t *testing.T, c *clock, l mediagate.Limiter) {
+func testBurst(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 10, Period: time.Minute, Burst: 5}
 	mustAdmit(t, l, "a", lim, 5)
 	for i := range 3 {
@@ -119,7 +125,7 @@ func testBurst(t *testing.T, c *clock, l mediagate.Limiter) {
 	}
 }
 
-func testRetryAfter(t *testing.T, c *clock, l mediagate.Limiter) {
+func testRetryAfter(t *testing.T, c *Clock, l mediagate.Limiter) {
 	mustAdmit(t, l, "a", odd, 3)
 	want(t, "refused at once", allow(t, l, "a", odd, 1),
 		mediagate.Decision{RetryAfter: oddT, ResetAfter: 3 * oddT})
@@ -128,7 +134,7 @@ func testRetryAfter(t *testing.T, c *clock, l mediagate.Limiter) {
 		mediagate.Decision{RetryAfter: oddT - oddT/3, ResetAfter: 3*oddT - oddT/3})
 }
 
-func testRefill(t *testing.T, c *clock, l mediagate.Limiter) {
+func testRefill(t *testing.T, c *Clock, l mediagate.Limiter) {
 	mustAdmit(t, l, "a", odd, 3)
 	c.Advance(oddT - 1)
 	want(t, "1ns before T", allow(t, l, "a", odd, 1),
@@ -141,7 +147,7 @@ func testRefill(t *testing.T, c *clock, l mediagate.Limiter) {
 	}
 }
 
-func testRemaining(t *testing.T, c *clock, l mediagate.Limiter) {
+func testRemaining(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 5, Period: 5 * time.Second, Burst: 5} // T = 1s
 	for rem := int64(4); rem >= 0; rem-- {
 		if d := allow(t, l, "a", lim, 1); !d.Allowed || d.Remaining != rem {
@@ -156,7 +162,7 @@ func testRemaining(t *testing.T, c *clock, l mediagate.Limiter) {
 		mediagate.Decision{Allowed: true, Remaining: 1, ResetAfter: 3500 * time.Millisecond})
 }
 
-func testResetAfter(t *testing.T, c *clock, l mediagate.Limiter) {
+func testResetAfter(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 4, Period: time.Second, Burst: 4} // T = 250ms
 	for i := int64(1); i <= 4; i++ {
 		if d := allow(t, l, "a", lim, 1); d.ResetAfter != time.Duration(i)*250*time.Millisecond {
@@ -168,7 +174,7 @@ func testResetAfter(t *testing.T, c *clock, l mediagate.Limiter) {
 		mediagate.Decision{Allowed: true, Remaining: 3, ResetAfter: 250 * time.Millisecond})
 }
 
-func testKeysIndependent(t *testing.T, c *clock, l mediagate.Limiter) {
+func testKeysIndependent(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 1, Period: time.Hour, Burst: 2}
 	mustAdmit(t, l, "a", lim, 2)
 	if d := allow(t, l, "a", lim, 1); d.Allowed {
@@ -182,7 +188,7 @@ func testKeysIndependent(t *testing.T, c *clock, l mediagate.Limiter) {
 	}
 }
 
-func testCost(t *testing.T, c *clock, l mediagate.Limiter) {
+func testCost(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 10, Period: 10 * time.Second, Burst: 10} // T = 1s
 	s := time.Second
 	want(t, "cost 4", allow(t, l, "a", lim, 4), mediagate.Decision{Allowed: true, Remaining: 6, ResetAfter: 4 * s})
@@ -199,7 +205,7 @@ func testCost(t *testing.T, c *clock, l mediagate.Limiter) {
 
 // testCostOverBurst: a cost above Burst could never be admitted, so it is
 // EINVALID rather than a 429 to retry forever, and it leaves the key alone.
-func testCostOverBurst(t *testing.T, c *clock, l mediagate.Limiter) {
+func testCostOverBurst(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 10, Period: time.Second, Burst: 3}
 	d, err := l.Allow(t.Context(), key(t, "a"), lim, 4)
 	if code := mediagate.ErrorCode(err); code != mediagate.EINVALID {
@@ -211,7 +217,7 @@ func testCostOverBurst(t *testing.T, c *clock, l mediagate.Limiter) {
 	mustAdmit(t, l, "a", lim, 3)
 }
 
-func testInvalidLimits(t *testing.T, c *clock, l mediagate.Limiter) {
+func testInvalidLimits(t *testing.T, c *Clock, l mediagate.Limiter) {
 	for _, lim := range []mediagate.Limit{
 		{},
 		{Rate: 0, Period: time.Second, Burst: 1},
@@ -236,7 +242,7 @@ func testInvalidLimits(t *testing.T, c *clock, l mediagate.Limiter) {
 	want(t, "largest window, again", allow(t, l, "b", lim, 1), mediagate.Decision{RetryAfter: mediagate.MaxLimitWindow, ResetAfter: mediagate.MaxLimitWindow})
 }
 
-func testInvalidCost(t *testing.T, c *clock, l mediagate.Limiter) {
+func testInvalidCost(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 10, Period: time.Second, Burst: 3}
 	for _, n := range []int64{0, -1, -1 << 63} {
 		d, err := l.Allow(t.Context(), key(t, "a"), lim, n)
@@ -247,7 +253,7 @@ func testInvalidCost(t *testing.T, c *clock, l mediagate.Limiter) {
 	mustAdmit(t, l, "a", lim, 3)
 }
 
-func testIdle(t *testing.T, c *clock, l mediagate.Limiter) {
+func testIdle(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 2, Period: time.Second, Burst: 4}
 	mustAdmit(t, l, "a", lim, 4)
 	c.Advance(100 * 24 * time.Hour)
@@ -261,7 +267,7 @@ func testIdle(t *testing.T, c *clock, l mediagate.Limiter) {
 
 // testSlowSteady: requests spaced exactly T apart are all admitted forever,
 // one more in between is refused, and the burst is not eaten into.
-func testSlowSteady(t *testing.T, c *clock, l mediagate.Limiter) {
+func testSlowSteady(t *testing.T, c *Clock, l mediagate.Limiter) {
 	mustAdmit(t, l, "a", odd, odd.Burst)
 	for i := range 50 {
 		c.Advance(oddT)
@@ -274,7 +280,7 @@ func testSlowSteady(t *testing.T, c *clock, l mediagate.Limiter) {
 	}
 }
 
-func testConcurrent(t *testing.T, c *clock, l mediagate.Limiter) {
+func testConcurrent(t *testing.T, c *Clock, l mediagate.Limiter) {
 	lim := mediagate.Limit{Rate: 1, Period: time.Minute, Burst: 20}
 	const workers, each = 50, 10
 	var (

@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,24 +17,6 @@ func TestMemory(t *testing.T) {
 	})
 }
 
-// fakeNow is a clock for tests outside the suite.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeNow) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeNow) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func fill(t *testing.T, m *ratelimit.Memory, prefix string, n int, lim mediagate.Limit) {
 	t.Helper()
 	for i := range n {
@@ -49,7 +30,7 @@ func fill(t *testing.T, m *ratelimit.Memory, prefix string, n int, lim mediagate
 // TestMemoryReclaimedAmortized: keys gone idle are dropped by the sweeps that
 // new keys trigger, with no goroutine and no call to Sweep.
 func TestMemoryReclaimedAmortized(t *testing.T) {
-	c := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+	c := limittest.NewClock(time.Unix(1_700_000_000, 0))
 	m := ratelimit.NewMemory(c.Now)
 	lim := mediagate.Limit{Rate: 1, Period: time.Second, Burst: 1}
 	const old, fresh = 20_000, 100_000
@@ -70,7 +51,7 @@ func TestMemoryReclaimedAmortized(t *testing.T) {
 // TestMemoryBounded: a stream of one-off keys, each going idle before the
 // next batch, never holds much more than one batch.
 func TestMemoryBounded(t *testing.T) {
-	c := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+	c := limittest.NewClock(time.Unix(1_700_000_000, 0))
 	m := ratelimit.NewMemory(c.Now)
 	lim := mediagate.Limit{Rate: 1, Period: time.Millisecond, Burst: 1}
 	const batch = 10_000
@@ -88,7 +69,7 @@ func TestMemoryBounded(t *testing.T) {
 }
 
 func TestMemorySweep(t *testing.T) {
-	c := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+	c := limittest.NewClock(time.Unix(1_700_000_000, 0))
 	m := ratelimit.NewMemory(c.Now)
 	short := mediagate.Limit{Rate: 1, Period: time.Second, Burst: 1}
 	long := mediagate.Limit{Rate: 1, Period: time.Hour, Burst: 1}

@@ -31,18 +31,25 @@ func (f *flakyBlobs) Delete(ctx context.Context, key string) error {
 	return f.BlobStore.Delete(ctx, key)
 }
 
-func TestSweepExpiresAndRetriesPurges(t *testing.T) {
-	ctx := context.Background()
+// openStores opens a SQLite store and a disk blob store in a temp directory.
+func openStores(t *testing.T) (*sqlite.DB, *disk.BlobStore) {
+	t.Helper()
 	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, dir+"/m.db")
+	store, err := sqlite.Open(t.Context(), dir+"/m.db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	d, err := disk.Open(dir + "/blobs")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, d
+}
+
+func TestSweepExpiresAndRetriesPurges(t *testing.T) {
+	ctx := context.Background()
+	store, d := openStores(t)
 	blobs := &flakyBlobs{BlobStore: d, failing: true}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "a", CreatedAt: now}
@@ -92,16 +99,7 @@ func TestSweepExpiresAndRetriesPurges(t *testing.T) {
 // their expiry, more than one batch of them, and leaves live holds alone.
 func TestSweepReleasesExpiredHolds(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, dir+"/m.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	d, err := disk.Open(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, d := openStores(t)
 	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "a", CreatedAt: time.Now()}
 	if err := store.CreateAccount(ctx, acct); err != nil {
 		t.Fatal(err)
