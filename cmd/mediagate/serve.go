@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sweepEvery := fs.Duration("sweep-interval", ed.duration("MEDIAGATE_SWEEP_INTERVAL", time.Minute), "how often expired uploads and deleted bytes are swept (env MEDIAGATE_SWEEP_INTERVAL)")
 	var lf limitFlags
 	lf.register(fs, e, ed)
+	configPath := fs.String("config", e.getenv("MEDIAGATE_CONFIG"), "TOML file with the price list and signup_credit (env MEDIAGATE_CONFIG)")
 	pprofAddr := fs.String("pprof", e.getenv("MEDIAGATE_PPROF"), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (env MEDIAGATE_PPROF)")
 	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,6 +51,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if err := ed.err(); err != nil {
 		return err
+	}
+	if *configPath != "" {
+		fc, err := loadConfig(*configPath, cfg.Prices)
+		if err != nil {
+			return err
+		}
+		cfg.Prices = fc.Prices
+		if fc.SignupCredit != nil && !flagSet(fs, "signup-credit") && e.getenv("MEDIAGATE_SIGNUP_CREDIT") == "" { // flag, then env, then file
+			cfg.SignupCredit = *fc.SignupCredit
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", fs.Args())
@@ -154,6 +166,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // servePprof serves net/http/pprof on its own listener until ctx ends, so
