@@ -67,6 +67,25 @@ type Balance struct {
 // Available is what the account may still spend: Balance − Held, never < 0.
 func (b Balance) Available() int64 { return b.Balance - b.Held }
 
+// UsageGrouping says how Usage groups charges.
+type UsageGrouping string
+
+// The groupings of Usage.
+const (
+	ByDay          UsageGrouping = "day"
+	ByOperation    UsageGrouping = "operation"
+	ByDayOperation UsageGrouping = "day,operation"
+)
+
+// UsageRow is what an account was charged in one group: its day (YYYY-MM-DD,
+// UTC) and/or operation, whichever the grouping has, the sum and the count.
+type UsageRow struct {
+	Day       string
+	Operation string
+	Amount    int64
+	Count     int64
+}
+
 // Ledger keeps balances, holds and the entries that explain them. Its
 // invariants hold under any concurrency and across crashes: an account's
 // available credit never goes below zero; its balance always equals the sum
@@ -99,6 +118,11 @@ type Ledger interface {
 	// Entries returns one page of the account's ledger, newest first, and
 	// the cursor of the next page ("" on the last). EINVALID for a bad cursor.
 	Entries(ctx context.Context, accountID string, limit int, cursor string) ([]*Entry, string, error)
+	// Usage sums the account's charges (settled amounts) made from from
+	// (inclusive) to to (exclusive), grouped by UTC day, by operation, or by
+	// both, ordered by day then operation. EINVALID for another grouping or
+	// to before from.
+	Usage(ctx context.Context, accountID string, from, to time.Time, groupBy UsageGrouping) ([]UsageRow, error)
 	// ExpireHolds releases at most limit active holds whose ExpiresAt is
 	// before t and returns how many it released.
 	ExpireHolds(ctx context.Context, t time.Time, limit int) (int, error)

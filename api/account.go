@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"mediagate"
 	"mediagate/apiv1"
@@ -100,4 +101,52 @@ func grantSignupCredit(r *http.Request, ledger mediagate.Ledger, accountID strin
 	if _, err := ledger.Credit(r.Context(), accountID, amount, "signup", "signup"); err != nil {
 		logger(r.Context()).Error("signup credit failed", "account", accountID, "err", err)
 	}
+}
+
+// handleUsage sums the caller's charges in a window (?from=&to=, RFC 3339 or
+// YYYY-MM-DD; default the last 30 days), grouped by ?group_by=day (default),
+// operation, or day,operation.
+func handleUsage(ledger mediagate.Ledger, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		to, err := parseTime("to", q.Get("to"), now().UTC())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		from, err := parseTime("from", q.Get("from"), to.AddDate(0, 0, -30))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		group := mediagate.UsageGrouping(q.Get("group_by"))
+		if group == "" {
+			group = mediagate.ByDay
+		}
+		rows, err := ledger.Usage(r.Context(), principalFrom(r.Context()).AccountID, from, to, group)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := apiv1.Usage{From: from, To: to, GroupBy: string(group), Rows: make([]apiv1.UsageRow, 0, len(rows))}
+		for _, u := range rows {
+			out.Rows = append(out.Rows, apiv1.UsageRow{Day: u.Day, Operation: u.Operation, Amount: u.Amount, Count: u.Count})
+			out.Total += u.Amount
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+// parseTime reads an RFC 3339 time or a YYYY-MM-DD date (its midnight, UTC).
+func parseTime(name, v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, mediagate.Errorf(mediagate.EINVALID, "%s %q must be an RFC 3339 time or a YYYY-MM-DD date", name, v)
 }

@@ -68,3 +68,38 @@ func TestAdminCredit(t *testing.T) {
 	s.do(t, "POST", path, tok, body, "Idempotency-Key", "k4").problem(t, 403, "forbidden") // a user cannot top up
 	s.do(t, "POST", path, s.key(t, tok), body, "Idempotency-Key", "k5").problem(t, 403, "forbidden")
 }
+
+func TestUsage(t *testing.T) {
+	s := newServer(t, func(c *api.Config) {
+		c.Prices.UploadPerMiB, c.Prices.DownloadPerMiB, c.SignupCredit = 1_000, 2_000, 0
+	})
+	tok, _ := s.funded(t, "a@example.com", 100_000)
+	o := s.upload(t, tok, "a.txt", "text/plain", txtBytes) // 18 bytes: 1 micro-credit
+	s.do(t, "POST", "/v1/objects/"+o.ID+"/url", tok, nil).status(t, 200)
+	s.do(t, "POST", "/v1/objects/"+o.ID+"/url", tok, nil).status(t, 200)
+
+	var u struct {
+		GroupBy string `json:"group_by"`
+		Rows    []struct {
+			Day, Operation string
+			Amount, Count  int64
+		}
+		Total int64
+	}
+	s.do(t, "GET", "/v1/usage?group_by=operation", tok, nil).status(t, 200).json(t, &u)
+	if u.Total != 3 || len(u.Rows) != 2 || u.Rows[0].Operation != "download" || u.Rows[0].Amount != 2 || u.Rows[0].Count != 2 ||
+		u.Rows[1].Operation != "upload" || u.Rows[1].Amount != 1 {
+		t.Fatalf("usage by operation %+v", u)
+	}
+	s.do(t, "GET", "/v1/usage", tok, nil).status(t, 200).json(t, &u)
+	if u.GroupBy != "day" || u.Total != 3 || len(u.Rows) == 0 || u.Rows[0].Day == "" {
+		t.Fatalf("usage by day %+v", u)
+	}
+	s.do(t, "GET", "/v1/usage?from=2000-01-01&to=2000-01-02", tok, nil).status(t, 200).json(t, &u)
+	if u.Total != 0 || len(u.Rows) != 0 {
+		t.Fatalf("usage of an empty window %+v", u)
+	}
+	s.do(t, "GET", "/v1/usage?group_by=week", tok, nil).problem(t, 400, "invalid")
+	s.do(t, "GET", "/v1/usage?from=yesterday", tok, nil).problem(t, 400, "invalid")
+	s.do(t, "GET", "/v1/usage?from=2001-01-02&to=2001-01-01", tok, nil).problem(t, 400, "invalid")
+}

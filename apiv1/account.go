@@ -36,3 +36,21 @@ type CreditRequest struct {
 	Amount    int64  `json:"amount"`    // micro-credits, > 0
 	Operation string `json:"operation"` // what the top-up is for; default "topup"
 }
+
+// Usage is the answer of GET /v1/usage: what the account was charged in the
+// window, grouped.
+type Usage struct {
+	From    time.Time  `json:"from"`
+	To      time.Time  `json:"to"`
+	GroupBy string     `json:"group_by"`
+	Rows    []UsageRow `json:"rows"`
+	Total   int64      `json:"total"` // micro-credits charged in the window
+}
+
+// UsageRow is one group of Usage.
+type UsageRow struct {
+	Day       string `json:"day,omitempty"`       // YYYY-MM-DD, UTC
+	Operation string `json:"operation,omitempty"` // upload, download, …
+	Amount    int64  `json:"amount"`
+	Count     int64  `json:"count"`
+}

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"ExpireHolds", testExpireHolds},
 		{"Entries", testEntries},
 		{"LedgerConcurrency", testLedgerConcurrency},
+		{"Usage", testUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
