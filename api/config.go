@@ -24,24 +24,28 @@ type Config struct {
 	Limits        RateLimits       // rate limits, applied when Deps.Limiter is set
 	Prices        mediagate.Prices // what operations cost, in micro-credits
 	SignupCredit  int64            // micro-credits a new account starts with
+	// IdempotencyTTL is how long the answer to a request with an
+	// Idempotency-Key is kept for its retries.
+	IdempotencyTTL time.Duration
 }
 
 // DefaultConfig returns the defaults of `mediagate serve`.
 func DefaultConfig() Config {
 	return Config{
-		BaseURL:       "http://127.0.0.1:8080",
-		UploadTTL:     time.Hour,
-		MaxObjectSize: 50 << 30,
-		MaxSinglePut:  5 << 30,
-		PartSize:      16 << 20,
-		MinPartSize:   5 << 20,
-		AllowedTypes:  DefaultAllowedTypes,
-		DownloadTTL:   15 * time.Minute,
-		MaxURLTTL:     7 * 24 * time.Hour,
-		TokenTTL:      12 * time.Hour,
-		Limits:        DefaultRateLimits(),
-		Prices:        mediagate.DefaultPrices(),
-		SignupCredit:  mediagate.MicroCredits, // one credit: 1 GiB of uploads at default prices
+		BaseURL:        "http://127.0.0.1:8080",
+		UploadTTL:      time.Hour,
+		MaxObjectSize:  50 << 30,
+		MaxSinglePut:   5 << 30,
+		PartSize:       16 << 20,
+		MinPartSize:    5 << 20,
+		AllowedTypes:   DefaultAllowedTypes,
+		DownloadTTL:    15 * time.Minute,
+		MaxURLTTL:      7 * 24 * time.Hour,
+		TokenTTL:       12 * time.Hour,
+		Limits:         DefaultRateLimits(),
+		Prices:         mediagate.DefaultPrices(),
+		SignupCredit:   mediagate.MicroCredits, // one credit: 1 GiB of uploads at default prices
+		IdempotencyTTL: 24 * time.Hour,
 	}
 }
 

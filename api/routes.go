@@ -34,6 +34,11 @@ func routes(d Deps) []route {
 	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
 	id := pathParam("id", "The object's id (obj_…).")
+	// POSTs that create or charge answer a retry with the same
+	// Idempotency-Key once, with the first answer.
+	idem := idempotent(d.Store, d.Config.IdempotencyTTL)
+	idemKey := param{Name: "Idempotency-Key", In: "header", Type: "string",
+		Description: "Optional, 1 to 200 printable characters: a retry with the same key and request gets the first answer again (Idempotent-Replayed: true) and is not done twice; 409 if the key was used for another request or its first request still runs."}
 	return []route{
 		{"POST /v1/auth/signup", anonymous(handleSignup(d.Store, d.Store, d.Config.SignupCredit, d.Tokens, d.Now)), operation{Tag: "auth",
 			Summary: "Create an account and its first user; answers a token.", Status: 201,
@@ -56,26 +61,26 @@ func routes(d Deps) []route {
 			Auth: mediagate.ScopeAdmin, Summary: "Top up an account (operator only); needs an Idempotency-Key header.",
 			Params: []param{pathParam("id", "The account's id (acct_…).")}, Request: apiv1.CreditRequest{}, Response: apiv1.LedgerEntry{}}},
 
-		{"POST /v1/keys", anyone(handleCreateKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
+		{"POST /v1/keys", anyone(idem(handleCreateKey(d.Store, d.Now))), operation{Tag: "keys", Auth: "any",
 			Summary: "Create an API key with at most the caller's scopes. The secret is shown only here.",
-			Status:  201, Request: apiv1.CreateKeyRequest{}, Response: apiv1.Key{}}},
+			Params:  []param{idemKey}, Status: 201, Request: apiv1.CreateKeyRequest{}, Response: apiv1.Key{}}},
 		{"GET /v1/keys", anyone(handleListKeys(d.Store)), operation{Tag: "keys", Auth: "any",
 			Summary: "List the account's API keys, revoked ones included.", Response: apiv1.KeyList{}}},
 		{"DELETE /v1/keys/{id}", anyone(handleRevokeKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
 			Summary: "Revoke an API key; it stops working at once.", Status: 204,
 			Params: []param{pathParam("id", "The key's id (key_…).")}}},
 
-		{"POST /v1/uploads", write(handleCreateUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+		{"POST /v1/uploads", write(idem(handleCreateUpload(up))), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Declare an upload; answers a pending object and a signed PUT URL (or the multipart layout).",
-			Status:  201, Request: apiv1.CreateUploadRequest{}, Response: apiv1.CreateUploadResponse{}}},
-		{"POST /v1/uploads/{id}/parts", write(handleSignParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+			Params:  []param{idemKey}, Status: 201, Request: apiv1.CreateUploadRequest{}, Response: apiv1.CreateUploadResponse{}}},
+		{"POST /v1/uploads/{id}/parts", write(idem(handleSignParts(up))), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Sign PUT URLs for parts of a multipart upload (up to 1000 per call).",
-			Params:  []param{id}, Request: apiv1.SignPartsRequest{}, Response: apiv1.SignPartsResponse{}}},
+			Params:  []param{id, idemKey}, Request: apiv1.SignPartsRequest{}, Response: apiv1.SignPartsResponse{}}},
 		{"GET /v1/uploads/{id}/parts", write(handleListParts(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "List the parts received so far, to resume an upload.", Params: []param{id}, Response: apiv1.PartList{}}},
-		{"POST /v1/uploads/{id}/complete", write(handleCompleteUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
+		{"POST /v1/uploads/{id}/complete", write(idem(handleCompleteUpload(up))), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Verify size, checksum and real content type; the object becomes ready. 422 on a mismatch.",
-			Params:  []param{id}, Response: apiv1.Object{}}},
+			Params:  []param{id, idemKey}, Response: apiv1.Object{}}},
 		{"DELETE /v1/uploads/{id}", write(handleAbortUpload(up)), operation{Tag: "uploads", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Abort a pending upload and discard its bytes.", Status: 204, Params: []param{id}}},
 
@@ -95,8 +100,8 @@ func routes(d Deps) []route {
 			Summary: "Pin a ready object.", Params: []param{id}, Response: apiv1.Object{}}},
 		{"DELETE /v1/objects/{id}/pin", write(handlePin(obj, false)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsWrite,
 			Summary: "Unpin an object.", Params: []param{id}, Response: apiv1.Object{}}},
-		{"POST /v1/objects/{id}/url", read(handleDownloadURL(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
-			Summary: "Sign a download URL for a ready object.", Params: []param{id},
+		{"POST /v1/objects/{id}/url", read(idem(handleDownloadURL(obj))), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
+			Summary: "Sign a download URL for a ready object.", Params: []param{id, idemKey},
 			Request: apiv1.DownloadURLRequest{}, Response: apiv1.DownloadURLResponse{}}},
 		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},

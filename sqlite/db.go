@@ -59,6 +59,7 @@ type DB struct {
 	deleteObject, setPinned, expirePending, unpurged, markPurge *sql.Stmt
 	countObjects, insertSecret, secret, secrets, secretsAll     *sql.Stmt
 	ledger                                                      ledgerStmts
+	idem                                                        idemStmts
 }
 
 // Open opens the SQLite database at path, creating it and its parent
@@ -234,7 +235,7 @@ func (db *DB) prepareAll(ctx context.Context) error {
 		{&db.secret, db.w, sqlSecret},
 		{&db.secrets, db.r, sqlSecrets},
 		{&db.secretsAll, db.r, sqlSecretsAll},
-	}, db.ledgerSpecs()...) {
+	}, append(db.ledgerSpecs(), db.idempotencySpecs()...)...) {
 		stmt, err := s.pool.PrepareContext(ctx, s.query)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", s.query, err)

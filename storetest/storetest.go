@@ -72,6 +72,12 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"Entries", testEntries},
 		{"LedgerConcurrency", testLedgerConcurrency},
 		{"Usage", testUsage},
+		{"Idempotency", testIdempotency},
+		{"IdempotencyFingerprint", testIdempotencyFingerprint},
+		{"IdempotencyAbandon", testIdempotencyAbandon},
+		{"IdempotencyExpiry", testIdempotencyExpiry},
+		{"IdempotencyAccounts", testIdempotencyAccounts},
+		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}

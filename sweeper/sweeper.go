@@ -1,8 +1,9 @@
 // Package sweeper runs the background duties of an API node: it expires
 // pending uploads whose deadline passed, releases ledger holds past their
 // expiry (among them the holds of those uploads, which expire a little after
-// the upload's deadline), and purges the bytes of deleted objects that are
-// not yet gone from the blob store.
+// the upload's deadline), deletes the Idempotency-Key answers past their
+// expiry, and purges the bytes of deleted objects that are not yet gone from
+// the blob store.
 package sweeper
 
 import (
@@ -18,12 +19,15 @@ const batch = 500
 
 // Sweeper expires and purges objects every Interval.
 type Sweeper struct {
-	Objects  mediagate.ObjectStore
-	Blobs    mediagate.BlobStore
-	Ledger   mediagate.Ledger // nil: holds are not expired
-	Interval time.Duration    // default one minute
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Objects mediagate.ObjectStore
+	Blobs   mediagate.BlobStore
+	Ledger  mediagate.Ledger // nil: holds are not expired
+	// Idempotency holds the answers kept for Idempotency-Keys; nil: they
+	// are not expired.
+	Idempotency mediagate.IdempotencyStore
+	Interval    time.Duration // default one minute
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Run sweeps once at start and then every Interval until ctx ends.
@@ -50,12 +54,13 @@ func (s *Sweeper) Run(ctx context.Context) error {
 type Result struct {
 	Expired       int // pending uploads marked deleted
 	HoldsReleased int // ledger holds released because they expired
+	KeysExpired   int // idempotency keys deleted because they expired
 	Purged        int // deleted objects whose bytes were removed
 	Failed        int // purges that failed and will be retried
 }
 
-// Sweep expires overdue pending uploads, releases expired holds, then purges
-// deleted objects, until there is nothing left to do or ctx ends.
+// Sweep expires overdue pending uploads, releases expired holds, deletes
+// expired idempotency keys, then purges deleted objects, until there is nothing left to do or ctx ends.
 func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	var res Result
 	now := time.Now
@@ -75,6 +80,16 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	for s.Ledger != nil {
 		n, err := s.Ledger.ExpireHolds(ctx, now(), batch)
 		res.HoldsReleased += n
+		if err != nil {
+			return res, err
+		}
+		if n < batch {
+			break
+		}
+	}
+	for s.Idempotency != nil {
+		n, err := s.Idempotency.ExpireIdempotency(ctx, now(), batch)
+		res.KeysExpired += n
 		if err != nil {
 			return res, err
 		}

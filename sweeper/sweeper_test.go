@@ -136,3 +136,36 @@ func TestSweepReleasesExpiredHolds(t *testing.T) {
 		t.Fatalf("sweep without a ledger=%+v, %v; want nothing", res, err)
 	}
 }
+
+// TestSweepExpiresIdempotencyKeys: a sweep deletes the idempotency keys past
+// their expiry, more than one batch of them, keeps live ones, and leaves them
+// all alone without an IdempotencyStore.
+func TestSweepExpiresIdempotencyKeys(t *testing.T) {
+	ctx := context.Background()
+	store, d := openStores(t)
+	const expiring = 501 // more than one batch of 500
+	for i := range expiring {
+		if _, err := store.Begin(ctx, "acct_a", fmt.Sprint("short-", i), "POST /x", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.Begin(ctx, "acct_a", "long", "POST /x", 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	sw := &sweeper.Sweeper{Objects: store, Blobs: d, Now: func() time.Time { return later },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if res, err := sw.Sweep(ctx); err != nil || res != (sweeper.Result{}) {
+		t.Fatalf("sweep without an IdempotencyStore=%+v, %v; want nothing", res, err)
+	}
+	sw.Idempotency = store
+	if res, err := sw.Sweep(ctx); err != nil || res != (sweeper.Result{KeysExpired: expiring}) {
+		t.Fatalf("sweep=%+v, %v; want %d keys expired", res, err, expiring)
+	}
+	if _, err := store.Begin(ctx, "acct_a", "long", "POST /x", time.Hour); mediagate.ErrorCode(err) != mediagate.ECONFLICT {
+		t.Fatalf("Begin of the live key after the sweep: %v, want it still reserved (conflict)", err)
+	}
+	if _, err := store.Begin(ctx, "acct_a", "short-0", "POST /y", time.Hour); err != nil {
+		t.Fatalf("Begin of a swept key: %v, want it free", err)
+	}
+}
