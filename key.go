@@ -44,6 +44,7 @@ type APIKey struct {
 	Hint       string // the first characters of the secret, to tell keys apart
 	Hash       []byte // SHA-256 of the secret
 	Scopes     []Scope
+	RateLimit  *Limit // overrides the API's per-credential limits for this key; nil: the defaults
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time

@@ -20,6 +20,7 @@ type principal struct {
 	UserID    string // set for a signed-in user
 	KeyID     string // set for an API key
 	Scopes    []mediagate.Scope
+	RateLimit *mediagate.Limit // the key's own limit, replacing the per-credential defaults
 }
 
 type principalKey struct{}
@@ -95,7 +96,7 @@ func (a *authenticator) apiKey(ctx context.Context, secret string) (*principal, 
 			logger(ctx).Warn("record key use", "key", k.ID, "err", err)
 		}
 	}
-	return &principal{AccountID: k.AccountID, KeyID: k.ID, Scopes: k.Scopes}, nil
+	return &principal{AccountID: k.AccountID, KeyID: k.ID, Scopes: k.Scopes, RateLimit: k.RateLimit}, nil
 }
 
 // Signup and login.

@@ -12,13 +12,38 @@ import (
 
 // newKeyJSON is the wire form of k, without its secret.
 func newKeyJSON(k *mediagate.APIKey) apiv1.Key {
-	return apiv1.Key{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: convertStrings[string](k.Scopes), CreatedAt: k.CreatedAt.UTC(),
+	j := apiv1.Key{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: convertStrings[string](k.Scopes), CreatedAt: k.CreatedAt.UTC(),
 		LastUsedAt: utcPtr(k.LastUsedAt), RevokedAt: utcPtr(k.RevokedAt)}
+	if l := k.RateLimit; l != nil {
+		j.RateLimit = &apiv1.RateLimit{Rate: l.Rate, PeriodSeconds: int64(l.Period / time.Second), Burst: l.Burst}
+	}
+	return j
+}
+
+// keyLimit checks a key's own rate limit: valid, and no looser than the
+// server's per-credential defaults, so a key cannot be used to escape them.
+func keyLimit(req *apiv1.RateLimit, defaults RateLimits) (*mediagate.Limit, error) {
+	if req == nil {
+		return nil, nil
+	}
+	l := mediagate.Limit{Rate: req.Rate, Period: time.Duration(req.PeriodSeconds) * time.Second, Burst: req.Burst}
+	if req.PeriodSeconds <= 0 || req.PeriodSeconds > 86400*366 {
+		return nil, mediagate.Errorf(mediagate.EINVALID, "rate_limit.period_seconds must be 1 to 31622400")
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	for _, d := range []mediagate.Limit{defaults.Read, defaults.Write} {
+		if d.Rate > 0 && (l.Interval() < d.Interval() || l.Burst > d.Burst) {
+			return nil, mediagate.Errorf(mediagate.EFORBIDDEN, "a key's rate limit may only be tighter than the server's (%d per %v, burst %d)", d.Rate, d.Period, d.Burst)
+		}
+	}
+	return &l, nil
 }
 
 // handleCreateKey makes an API key for the caller's account. A caller can
 // grant only scopes it holds itself, so no key is ever stronger than its maker.
-func handleCreateKey(keys mediagate.KeyStore, now func() time.Time) http.Handler {
+func handleCreateKey(keys mediagate.KeyStore, defaults RateLimits, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		req, err := decode[apiv1.CreateKeyRequest](w, r)
@@ -49,8 +74,14 @@ func handleCreateKey(keys mediagate.KeyStore, now func() time.Time) http.Handler
 				return
 			}
 		}
+		limit, err := keyLimit(req.RateLimit, defaults)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
 		slices.Sort(scopes)
 		k, secret := mediagate.NewAPIKey(p.AccountID, req.Name, slices.Compact(scopes), now())
+		k.RateLimit = limit
 		if err := keys.CreateKey(r.Context(), k); err != nil {
 			writeError(w, r, err)
 			return

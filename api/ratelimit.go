@@ -58,6 +58,9 @@ func (l *limits) perCredential(next http.Handler) http.Handler {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			class, lim = "read", l.cfg.Read
 		}
+		if p.RateLimit != nil { // the key's own limit covers both classes
+			class, lim = "key", *p.RateLimit
+		}
 		if l.allow(w, r, check{class, class + ":" + cred, lim}, check{"account", "acct:" + p.AccountID, l.cfg.Account}) {
 			next.ServeHTTP(w, r)
 		}

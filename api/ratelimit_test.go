@@ -74,3 +74,32 @@ func TestRateLimitAnonymousByClientIP(t *testing.T) {
 	// Through the trusted proxy, another client has its own budget.
 	login("198.51.100.2").problem(t, 401, "unauthorized")
 }
+
+func TestKeyRateLimit(t *testing.T) {
+	s := limitedServer(t, func(l *api.RateLimits) {
+		l.Read = mediagate.Limit{Rate: 100, Period: time.Minute, Burst: 100}
+		l.Write = mediagate.Limit{Rate: 100, Period: time.Minute, Burst: 100}
+	})
+	tok := s.signup(t, "a@example.com")
+	var k struct {
+		Secret    string
+		RateLimit *struct{ Rate, PeriodSeconds, Burst int64 } `json:"rate_limit"`
+	}
+	s.do(t, "POST", "/v1/keys", tok, map[string]any{"name": "slow", "rate_limit": map[string]any{"rate": 1, "period_seconds": 60, "burst": 1}}).
+		status(t, 201).json(t, &k)
+	if k.RateLimit == nil || k.RateLimit.Rate != 1 || k.RateLimit.Burst != 1 {
+		t.Fatalf("created key's rate_limit %+v", k.RateLimit)
+	}
+	s.do(t, "GET", "/v1/objects", k.Secret, nil).status(t, 200)
+	r := s.do(t, "GET", "/v1/objects", k.Secret, nil)
+	r.problem(t, 429, "rate_limited")
+	if !strings.Contains(r.Header.Get("RateLimit-Policy"), `"key"`) {
+		t.Fatalf("RateLimit-Policy=%q, want the key's policy", r.Header.Get("RateLimit-Policy"))
+	}
+	s.do(t, "GET", "/v1/objects", tok, nil).status(t, 200) // the user is not limited by the key
+
+	loose := map[string]any{"name": "fast", "rate_limit": map[string]any{"rate": 1000, "period_seconds": 60, "burst": 1000}}
+	s.do(t, "POST", "/v1/keys", tok, loose).problem(t, 403, "forbidden")
+	bad := map[string]any{"name": "bad", "rate_limit": map[string]any{"rate": 0, "period_seconds": 60, "burst": 1}}
+	s.do(t, "POST", "/v1/keys", tok, bad).problem(t, 400, "invalid")
+}

@@ -61,7 +61,7 @@ func routes(d Deps) []route {
 			Auth: mediagate.ScopeAdmin, Summary: "Top up an account (operator only); needs an Idempotency-Key header.",
 			Params: []param{pathParam("id", "The account's id (acct_…).")}, Request: apiv1.CreditRequest{}, Response: apiv1.LedgerEntry{}}},
 
-		{"POST /v1/keys", anyone(idem(handleCreateKey(d.Store, d.Now))), operation{Tag: "keys", Auth: "any",
+		{"POST /v1/keys", anyone(idem(handleCreateKey(d.Store, d.Config.Limits, d.Now))), operation{Tag: "keys", Auth: "any",
 			Summary: "Create an API key with at most the caller's scopes. The secret is shown only here.",
 			Params:  []param{idemKey}, Status: 201, Request: apiv1.CreateKeyRequest{}, Response: apiv1.Key{}}},
 		{"GET /v1/keys", anyone(handleListKeys(d.Store)), operation{Tag: "keys", Auth: "any",

@@ -11,10 +11,11 @@ import (
 	"mediagate"
 )
 
-const keyColumns = `id, account_id, name, hint, hash, scopes, created_at, last_used_at, revoked_at`
+const keyColumns = `id, account_id, name, hint, hash, scopes, created_at, last_used_at, revoked_at,
+	rate_limit_rate, rate_limit_period, rate_limit_burst`
 
 const (
-	sqlInsertKey = `INSERT INTO api_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertKey = `INSERT INTO api_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlKeyByHash = `SELECT ` + keyColumns + ` FROM api_keys WHERE hash = ?`
 	sqlKeys      = `SELECT ` + keyColumns + ` FROM api_keys WHERE account_id = ? ORDER BY created_at DESC, id DESC`
 	sqlRevokeKey = `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND account_id = ?`
@@ -34,9 +35,13 @@ func (db *DB) CreateKey(ctx context.Context, k *mediagate.APIKey) error {
 		}
 		scopes[i] = string(s)
 	}
+	var rl mediagate.Limit
+	if k.RateLimit != nil {
+		rl = *k.RateLimit
+	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		_, err := db.txStmt(tx, db.insertKey).Exec(k.ID, k.AccountID, k.Name, k.Hint, k.Hash, strings.Join(scopes, " "),
-			micros(k.CreatedAt), nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt))
+			micros(k.CreatedAt), nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt), rl.Rate, int64(rl.Period), rl.Burst)
 		switch {
 		case err == nil:
 			return nil
@@ -122,8 +127,13 @@ func scanKey(s scanner) (*mediagate.APIKey, error) {
 	var scopes string
 	var created int64
 	var used, revoked sql.NullInt64
-	if err := s.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hint, &k.Hash, &scopes, &created, &used, &revoked); err != nil {
+	var rl mediagate.Limit
+	if err := s.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hint, &k.Hash, &scopes, &created, &used, &revoked,
+		&rl.Rate, &rl.Period, &rl.Burst); err != nil {
 		return nil, err
+	}
+	if rl.Rate > 0 {
+		k.RateLimit = &rl
 	}
 	for _, f := range strings.Fields(scopes) {
 		k.Scopes = append(k.Scopes, mediagate.Scope(f))

@@ -14,6 +14,7 @@ func testKeys(t *testing.T, s mediagate.Store) {
 	b := newAccount(t, s, at(0))
 	k1 := newKey(a.ID, at(0), mediagate.AllScopes)
 	k2 := newKey(a.ID, at(time.Second), []mediagate.Scope{mediagate.ScopeObjectsRead})
+	k2.RateLimit = &mediagate.Limit{Rate: 7, Period: 90 * time.Second, Burst: 3} // round-trips exactly
 	k3 := newKey(a.ID, at(2*time.Second), nil)
 	kb := newKey(b.ID, at(3*time.Second), mediagate.UserScopes)
 	used, revoked := at(time.Minute), at(time.Hour)

@@ -182,6 +182,10 @@ func keyDiff(got, want *mediagate.APIKey) []string {
 		timeDiff("CreatedAt", got.CreatedAt, want.CreatedAt),
 		timePtrDiff("LastUsedAt", got.LastUsedAt, want.LastUsedAt),
 		timePtrDiff("RevokedAt", got.RevokedAt, want.RevokedAt),
+		diff("RateLimit", fmt.Sprint(got.RateLimit != nil), fmt.Sprint(want.RateLimit != nil)),
+	}
+	if got.RateLimit != nil && want.RateLimit != nil {
+		d = append(d, diff("RateLimit", *got.RateLimit, *want.RateLimit))
 	}
 	return d
 }

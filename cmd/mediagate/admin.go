@@ -45,7 +45,9 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	if sub == "credit" {
 		fs.StringVar(&idemKey, "key", "", "idempotency key: a second credit with the same key credits nothing (default: a new one)")
 	}
+	var keyLimit mediagate.Limit
 	if sub == "create-key" {
+		fs.Var(limitValue{&keyLimit}, "rate-limit", "the key's own rate limit, RATE/PERIOD[,BURST] (default: the server's per-credential limits)")
 		fs.Var(&scopes, "scope", "scope to grant (repeatable; default: "+joinScopes(mediagate.UserScopes)+")")
 	}
 	pos, err := parseInterleaved(fs, args)
@@ -94,6 +96,9 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		k, secret := mediagate.NewAPIKey(a.ID, pos[1], granted, now)
+		if keyLimit.Rate > 0 {
+			k.RateLimit = &keyLimit
+		}
 		if err := store.CreateKey(ctx, k); err != nil {
 			return err
 		}

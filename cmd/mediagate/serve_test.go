@@ -200,7 +200,7 @@ func TestAdminCommands(t *testing.T) {
 	if !strings.HasPrefix(acct, "acct_") {
 		t.Fatalf("create-account printed %q", acct)
 	}
-	secret := runOK("admin", "create-key", "--scope", "objects:read", acct, "ci")
+	secret := runOK("admin", "create-key", "--scope", "objects:read", "--rate-limit", "600/1m,50", acct, "ci")
 	if !strings.HasPrefix(secret, "mg_") {
 		t.Fatalf("create-key printed %q", secret)
 	}
@@ -218,13 +218,17 @@ func TestAdminCommands(t *testing.T) {
 
 	// The key works against a server on the same database.
 	s := startServe(t, dir)
-	req, _ := http.NewRequest("GET", s.url+"/v1/objects", nil)
+	req, _ := http.NewRequest("GET", s.url+"/v1/keys", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("admin-made key: %v %v", resp, err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if !strings.Contains(string(body), `"rate_limit":{"rate":600,"period_seconds":60,"burst":50}`) {
+		t.Fatalf("the key's rate limit did not reach the store: %s", body)
+	}
 
 	for _, args := range [][]string{
 		{"admin"}, {"admin", "nope"}, {"admin", "create-account"}, {"admin", "create-key", acct, "x", "--scope", "wizard"},
