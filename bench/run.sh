@@ -14,7 +14,8 @@
 # program also runs under timeout(1). Knobs (environment): WORKERS (64),
 # DURATION (10s), WARMUP (1s), LAT_WORKERS (8: a low-concurrency latency case,
 # 0 to skip), BIG_MIB (1024), BIG_REPS (5), SMALL_COUNT (20000),
-# SMALL_WORKERS (32), PIN (1/0), TMPFS_CASE (1/0), PROFILE (1/0),
+# SMALL_WORKERS (32), PIN (1/0), TMPFS_CASE (1/0), CREATE_CASE (1/0: the
+# create-upload-only case with rate limits on), PROFILE (1/0),
 # NGINX_BODY_BUFFER (nginx client_body_buffer_size, 1m; nginx's default is
 # 16k), BENCH_TMPDIR (disk for the data, default /var/tmp), OUT_DIR (where
 # results are kept, default a new directory under BENCH_TMPDIR), QUIET_MAX
@@ -31,6 +32,10 @@ SMALL_COUNT=${SMALL_COUNT:-20000}
 SMALL_WORKERS=${SMALL_WORKERS:-32}
 PIN=${PIN:-1}
 TMPFS_CASE=${TMPFS_CASE:-1}
+CREATE_CASE=${CREATE_CASE:-1}
+# Rate limits on, high enough never to refuse: the create-upload case measures
+# the limiter's cost, not its refusals (uploadctl counts any 429).
+CREATE_RATES=(--rate-write 1000000/1s,1000000 --rate-account 1000000/1s,1000000)
 PROFILE=${PROFILE:-1}
 BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
 QUIET_MAX=${QUIET_MAX:-30}
@@ -140,10 +145,14 @@ free_port() {
 
 # start_mediagate NAME DATADIR [CPU] starts `mediagate serve` on 127.0.0.1:0
 # and sets MG_PID, MG_URL and MG_KEY (the admin key of the first start).
+# MG_LIMITS=on starts it with the rate limits of CREATE_RATES instead of
+# --limits off.
 start_mediagate() {
 	local name=$1 data=$2 cpu=${3:-} out=$WORK/$1.out i
 	# Rate limits off: this measures the upload path itself, not the limiter.
-	local cmd=("$BIN/mediagate" serve --data "$data" --listen 127.0.0.1:0 --log-level warn --limits off)
+	local limits=(--limits off)
+	if [[ ${MG_LIMITS:-} == on ]]; then limits=("${CREATE_RATES[@]}"); fi
+	local cmd=("$BIN/mediagate" serve --data "$data" --listen 127.0.0.1:0 --log-level warn "${limits[@]}")
 	if [[ -n ${MG_PPROF:-} ]]; then cmd+=(--pprof "$MG_PPROF"); fi
 	if [[ -n $cpu ]]; then cmd=(taskset -c "$cpu" "${cmd[@]}"); fi
 	"${cmd[@]}" >"$out" 2>"$WORK/$name.err" &
@@ -177,11 +186,11 @@ start_hello() {
 
 stop() { stop_pid "$1"; forget_pid "$1"; }
 
-# uploadctl_case CASE CPU-SERVER CPU-GEN DATADIR [WORKERS] runs the
+# uploadctl_case CASE CPU-SERVER CPU-GEN DATADIR [WORKERS [STEPS]] runs the
 # control-path benchmark against mediagate and then hello with the same
-# generator settings.
+# generator settings; STEPS is uploadctl's --steps (full or create).
 uploadctl_case() {
-	local case=$1 scpu=$2 gcpu=$3 data=$4 workers=${5:-$WORKERS} gen=()
+	local case=$1 scpu=$2 gcpu=$3 data=$4 workers=${5:-$WORKERS} steps=${6:-full} gen=()
 	if [[ -n $gcpu ]]; then gen=(taskset -c "$gcpu"); fi
 	local limit=600
 	if [[ $DURATION =~ ^[0-9]+s$ && $WARMUP =~ ^[0-9]+s$ ]]; then limit=$((${DURATION%s} + ${WARMUP%s} + 60)); fi
@@ -189,13 +198,13 @@ uploadctl_case() {
 	log "upload control path, $case: mediagate ..."
 	start_mediagate "ctl-$RANDOM" "$data" "$scpu"
 	timeout --kill-after=5 "$limit" "${gen[@]}" "$BIN/uploadctl" --target mediagate --url "$MG_URL" --key "$MG_KEY" \
-		--workers "$workers" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$MG_PID" \
+		--steps "$steps" --workers "$workers" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$MG_PID" \
 		--case "$case" --out "$RESULTS" | tee -a "$OUT_DIR/uploadctl.txt"
 	stop "$MG_PID"
 	log "upload control path, $case: hello ..."
 	start_hello "$scpu"
 	timeout --kill-after=5 "$limit" "${gen[@]}" "$BIN/uploadctl" --target hello --url "$HELLO_URL" \
-		--workers "$workers" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$HELLO_PID" \
+		--steps "$steps" --workers "$workers" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$HELLO_PID" \
 		--case "$case" --out "$RESULTS" | tee -a "$OUT_DIR/uploadctl.txt"
 	stop "$HELLO_PID"
 }
@@ -208,7 +217,7 @@ uploadctl_case() {
 	echo "- data disk: $(df -T "$WORK" | awk 'NR==2 { print $1 " (" $2 ") mounted on " $7 }') — $WORK"
 	echo "- $(go version), $(nginx -v 2>&1)"
 	echo "- mediagate tree: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') + $(cd "$ROOT" && git status --porcelain 2>/dev/null | grep -vc '^?? bench/' || true) changed/untracked paths outside bench/"
-	echo "- settings: WORKERS=$WORKERS DURATION=$DURATION WARMUP=$WARMUP LAT_WORKERS=$LAT_WORKERS BIG_MIB=$BIG_MIB BIG_REPS=$BIG_REPS SMALL_COUNT=$SMALL_COUNT SMALL_WORKERS=$SMALL_WORKERS PIN=$PIN TMPFS_CASE=$TMPFS_CASE NGINX_BODY_BUFFER=$NGINX_BODY_BUFFER"
+	echo "- settings: WORKERS=$WORKERS DURATION=$DURATION WARMUP=$WARMUP LAT_WORKERS=$LAT_WORKERS BIG_MIB=$BIG_MIB BIG_REPS=$BIG_REPS SMALL_COUNT=$SMALL_COUNT SMALL_WORKERS=$SMALL_WORKERS PIN=$PIN TMPFS_CASE=$TMPFS_CASE CREATE_CASE=$CREATE_CASE NGINX_BODY_BUFFER=$NGINX_BODY_BUFFER"
 } >"$OUT_DIR/machine.md"
 cat "$OUT_DIR/machine.md" >&2
 
@@ -223,6 +232,10 @@ fi
 if [[ $TMPFS_CASE == 1 && $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then
 	SHM=$(mktemp -d /dev/shm/mediagate-bench.XXXXXX)
 	uploadctl_case "$WORKERS workers, unpinned, data on tmpfs (diagnostic)" "" "" "$SHM/data"
+fi
+if [[ $CREATE_CASE == 1 ]]; then
+	# Create-upload only (auth + rate limit + credit hold), limits on.
+	MG_LIMITS=on uploadctl_case "$WORKERS workers, unpinned, rate limits on (${CREATE_RATES[*]})" "" "" "$WORK/ctl-create" "$WORKERS" create
 fi
 
 # Optional: a CPU profile of the server under the control-path load (not a

@@ -1,6 +1,9 @@
 // Command uploadctl measures the upload control path: N workers each repeat
 // create-upload → PUT of a tiny body → complete against a running
 // `mediagate serve`, for a bounded time and a bounded number of requests.
+// With --steps create each iteration is only the authenticated create-upload
+// (POST /v1/uploads declaring a tiny text/plain object, which holds credit
+// for it): one request per iteration.
 //
 // With --target hello it sends the same three requests (same methods, paths
 // and bodies) to bench/hello, a bare net/http server, so the two figures
@@ -8,6 +11,7 @@
 //
 //	uploadctl --target mediagate --url http://127.0.0.1:PORT --key mg_… [--workers 64] [--duration 10s]
 //	uploadctl --target hello --url http://127.0.0.1:PORT
+//	uploadctl --steps create … (create-upload only, against either target)
 //
 // It prints a summary and, with --out, appends one JSON result line to a file
 // that bench/report turns into a table. Only loopback targets are accepted.
@@ -35,6 +39,7 @@ import (
 
 type config struct {
 	target      string
+	steps       string // "full" (create → PUT → complete) or "create"
 	base        *url.URL
 	key         string
 	workers     int
@@ -55,6 +60,7 @@ func run() error {
 	var c config
 	rawURL := flag.String("url", "", "base URL of the server (loopback only), e.g. http://127.0.0.1:8080")
 	flag.StringVar(&c.target, "target", "mediagate", "mediagate or hello")
+	flag.StringVar(&c.steps, "steps", "full", "full (create → PUT → complete per iteration) or create (create-upload only: one request per iteration)")
 	flag.StringVar(&c.key, "key", os.Getenv("MEDIAGATE_KEY"), "API key for --target mediagate (env MEDIAGATE_KEY)")
 	flag.IntVar(&c.workers, "workers", 64, "concurrent workers")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "measured duration (after the warm-up)")
@@ -78,6 +84,8 @@ func run() error {
 	switch {
 	case c.target != "mediagate" && c.target != "hello":
 		return fmt.Errorf("--target %q: want mediagate or hello", c.target)
+	case c.steps != "full" && c.steps != "create":
+		return fmt.Errorf("--steps %q: want full or create", c.steps)
 	case c.target == "mediagate" && !strings.HasPrefix(c.key, "mg_"):
 		return errors.New("--key (an mg_… API key) is required for --target mediagate")
 	case c.workers < 1 || c.workers > 4096:
@@ -146,6 +154,7 @@ type summary struct {
 	clientCPU  time.Duration // this process, over the window
 	othersCPU  time.Duration // every other process, over the window
 	capReached bool
+	refused    int64 // 429 answers over the whole run, warm-up included
 }
 
 // load runs the workers: warm-up, then the measured window, then stops.
@@ -160,7 +169,8 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 	// Requests in flight at the end may run over by at most one timeout.
 	ctx, cancel := context.WithDeadline(context.Background(), end.Add(c.timeout))
 	defer cancel()
-	maxIter := c.maxRequests / 3
+	maxIter := c.maxRequests / int64(it.perIter)
+	n := it.perIter
 	var started atomic.Int64
 	var capHit atomic.Bool
 
@@ -207,10 +217,10 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 				if measured {
 					w.requests += int64(done)
 					if err == nil {
-						for s := range stepIteration {
+						for s := range n {
 							w.lat[s] = append(w.lat[s], t[s+1].Sub(t[s]))
 						}
-						w.lat[stepIteration] = append(w.lat[stepIteration], t[3].Sub(t[0]))
+						w.lat[stepIteration] = append(w.lat[stepIteration], t[n].Sub(t[0]))
 					}
 				}
 				if err != nil && ctx.Err() == nil && !t[done].After(end) {
@@ -259,6 +269,7 @@ func load(client *http.Client, dials *atomic.Int64, c config) (*summary, error) 
 	}
 	s.iterations = int64(len(s.lat[stepIteration]))
 	s.serverCPU, s.clientCPU, s.othersCPU = use.Groups[0], use.Self, use.Others
+	s.refused = it.refused.Load()
 	return s, nil
 }
 
@@ -270,6 +281,8 @@ type iterator struct {
 	createBody []byte
 	putBody    []byte
 	auth       string
+	perIter    int          // requests per iteration: 3, or 1 with --steps create
+	refused    atomic.Int64 // 429 answers (rate limited)
 }
 
 func newIterator(client *http.Client, c config) (*iterator, error) {
@@ -278,13 +291,17 @@ func newIterator(client *http.Client, c config) (*iterator, error) {
 		return nil, err
 	}
 	put := bytes.Repeat([]byte("mediagate upload benchmark "), c.bodySize/27+1)[:c.bodySize]
+	perIter := 3
+	if c.steps == "create" {
+		perIter = 1
+	}
 	return &iterator{client: client, c: c, createURL: c.base.String() + "/v1/uploads", createBody: body,
-		putBody: put, auth: "Bearer " + c.key}, nil
+		putBody: put, auth: "Bearer " + c.key, perIter: perIter}, nil
 }
 
-// iterate runs create → PUT → complete, recording in t[i+1] the time request
-// i ended. It returns how many requests ended (successfully or not) and the
-// first error.
+// iterate runs create → PUT → complete (or only create, with --steps
+// create), recording in t[i+1] the time request i ended. It returns how many
+// requests ended (successfully or not) and the first error.
 func (it *iterator) iterate(ctx context.Context, t *[nSteps + 1]time.Time) (int, error) {
 	// 1. create
 	var cr benchkit.CreateUploadResponse
@@ -303,6 +320,9 @@ func (it *iterator) iterate(ctx context.Context, t *[nSteps + 1]time.Time) (int,
 		putType = cr.Upload.Headers["Content-Type"]
 	} else if status != http.StatusOK {
 		return 1, fmt.Errorf("create: status %d", status)
+	}
+	if it.perIter == 1 {
+		return 1, nil
 	}
 	// 2. PUT
 	status, err = it.do(ctx, http.MethodPut, putURL, it.putBody, putType, false, nil)
@@ -350,6 +370,9 @@ func (it *iterator) do(ctx context.Context, method, u string, body []byte, conte
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		it.refused.Add(1)
+	}
 	if v != nil && resp.StatusCode < 300 && it.c.target == "mediagate" {
 		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 			return resp.StatusCode, fmt.Errorf("decode answer: %w", err)
