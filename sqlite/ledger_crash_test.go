@@ -23,9 +23,10 @@ const (
 	crashAccountEnv = "MEDIAGATE_CRASH_ACCOUNT"
 )
 
-// TestLedgerCrash kills a process hammering the ledger of one account with
-// SIGKILL, three times, and checks after each that the file reopens with
-// every invariant intact and every debit the child saw committed kept.
+// TestLedgerCrash runs several processes hammering the ledger of one account
+// in one file at once, kills them all with SIGKILL, three times, and checks
+// after each that the file reopens with every invariant intact and every
+// debit any child saw committed kept.
 func TestLedgerCrash(t *testing.T) {
 	if path := os.Getenv(crashDBEnv); path != "" {
 		crashChild(path, os.Getenv(crashAccountEnv))
@@ -60,52 +61,76 @@ func TestLedgerCrash(t *testing.T) {
 	}
 }
 
-// crashRound runs the child until it has written for a while, kills it, and
-// returns the settle entries of the charges it reported committed.
+// crashChildren is how many processes hammer the file at once: they contend
+// for SQLite's file lock as separate API nodes sharing a disk would not, but
+// as several `mediagate` processes on one data directory (serve and admin)
+// do.
+const crashChildren = 3
+
+// crashRound runs crashChildren children on the same file until they have
+// written a while, kills them all, and returns the settle entries of the
+// charges they reported committed.
 func crashRound(t *testing.T, path, accountID string) []string {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLedgerCrash$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashDBEnv+"="+path, crashAccountEnv+"="+accountID)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatalf("stdout pipe: %v", err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child: %v", err)
-	}
+	var mu sync.Mutex
 	var acked []string
-	ready := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-				acked = append(acked, id)
-				if len(acked) == 200 {
-					close(ready)
+	perChild := make([]int, crashChildren)
+	enough := make(chan struct{}) // closed once 300 debits are acknowledged in all
+	type child struct {
+		cmd  *exec.Cmd
+		done chan struct{} // closed when its output ends
+	}
+	children := make([]child, crashChildren)
+	for i := range children {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLedgerCrash$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashDBEnv+"="+path, crashAccountEnv+"="+accountID)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatalf("stdout pipe: %v", err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start child: %v", err)
+		}
+		c := child{cmd: cmd, done: make(chan struct{})}
+		children[i] = c
+		go func() {
+			defer close(c.done)
+			for sc := bufio.NewScanner(out); sc.Scan(); {
+				if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+					mu.Lock()
+					acked = append(acked, id)
+					perChild[i]++
+					if len(acked) == 300 {
+						close(enough)
+					}
+					mu.Unlock()
 				}
 			}
-		}
-	}()
+		}()
+	}
 	select {
-	case <-ready:
-	case <-done:
-		cmd.Wait()
-		t.Fatalf("child ended before it had written 200 debits")
+	case <-enough:
 	case <-ctx.Done():
-		t.Fatalf("child wrote no 200 debits in time")
+		t.Fatalf("the children acknowledged no 300 debits in time")
 	}
 	time.Sleep(time.Duration(20+rand.IntN(200)) * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("kill child: %v", err)
+	for i, c := range children {
+		if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill child %d: %v", i, err)
+		}
 	}
-	<-done
-	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("child: %v, want killed", err)
+	for i, c := range children {
+		<-c.done
+		if err := c.cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("child %d: %v, want killed", i, err)
+		}
 	}
+	// SQLite's busy handler is not fair between processes: under constant
+	// load one process's writer can keep the lock and the others wait. The
+	// invariants hold either way; the log shows how the work was shared.
+	t.Logf("debits acknowledged per child: %v", perChild)
 	return acked
 }
 
