@@ -32,13 +32,8 @@ func (f *limitFlags) register(fs *flag.FlagSet, e *env, ed *envDefaults) {
 		{"rate-write", "MEDIAGATE_RATE_WRITE", "per credential on routes that change things", &f.limits.Write},
 		{"rate-account", "MEDIAGATE_RATE_ACCOUNT", "per account, all credentials together", &f.limits.Account},
 	} {
-		v := limitValue{l.limit}
-		if s := e.getenv(l.env); s != "" {
-			if err := v.Set(s); err != nil {
-				ed.errs = append(ed.errs, fmt.Errorf("%s: %v", l.env, err))
-			}
-		}
-		fs.Var(v, l.name, fmt.Sprintf("rate limit %s, as RATE/PERIOD[,BURST] (e.g. 200/1s,400) or off (env %s)", l.what, l.env))
+		*l.limit = envValue(ed, l.env, *l.limit, parseLimit)
+		fs.Var(limitValue{l.limit}, l.name, fmt.Sprintf("rate limit %s, as RATE/PERIOD[,BURST] (e.g. 200/1s,400) or off (env %s)", l.what, l.env))
 	}
 	fs.StringVar(&f.proxies, "trusted-proxies", e.getenv("MEDIAGATE_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For names the client (env MEDIAGATE_TRUSTED_PROXIES)")
 }

@@ -253,44 +253,42 @@ type envDefaults struct {
 	errs []error
 }
 
-func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
+// envValue returns the environment variable name parsed by parse, or def
+// when it is unset; a value parse refuses is kept as an error for err().
+func envValue[T any](d *envDefaults, name string, def T, parse func(string) (T, error)) T {
 	v := d.e.getenv(name)
 	if v == "" {
 		return def
 	}
-	t, err := time.ParseDuration(v)
-	if err != nil || t <= 0 {
-		d.errs = append(d.errs, fmt.Errorf("%s=%q is not a positive duration (examples: 90s, 1h)", name, v))
+	t, err := parse(v)
+	if err != nil {
+		d.errs = append(d.errs, fmt.Errorf("%s=%q: %v", name, v, err))
 		return def
 	}
 	return t
 }
 
-func (d *envDefaults) int64(name string, def int64) int64 {
-	v := d.e.getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		d.errs = append(d.errs, fmt.Errorf("%s=%q is not a whole number ≥ 0", name, v))
-		return def
-	}
-	return n
+func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
+	return envValue(d, name, def, func(v string) (time.Duration, error) {
+		t, err := time.ParseDuration(v)
+		if err != nil || t <= 0 {
+			return 0, errors.New("not a positive duration (examples: 90s, 1h)")
+		}
+		return t, nil
+	})
 }
 
-func (d *envDefaults) size(name string, def int64) int64 {
-	v := d.e.getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := parseSize(v)
-	if err != nil {
-		d.errs = append(d.errs, fmt.Errorf("%s: %v", name, err))
-		return def
-	}
-	return n
+func (d *envDefaults) int64(name string, def int64) int64 {
+	return envValue(d, name, def, func(v string) (int64, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, errors.New("not a whole number ≥ 0")
+		}
+		return n, nil
+	})
 }
+
+func (d *envDefaults) size(name string, def int64) int64 { return envValue(d, name, def, parseSize) }
 
 func (d *envDefaults) err() error {
 	if err := errors.Join(d.errs...); err != nil {
