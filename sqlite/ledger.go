@@ -41,6 +41,9 @@ const (
 	sqlInsertEntry = `INSERT INTO ledger_entries
 		(id, account_id, kind, amount, operation, reference, hold_id, idempotency_key, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertCharge = `INSERT INTO ledger_entries
+		(id, account_id, kind, amount, operation, reference, hold_id, idempotency_key, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlEntryBySeq = `SELECT ` + entryColumns + ` FROM ledger_entries WHERE seq = ?`
 	sqlEntryByKey = `SELECT ` + entryColumns + ` FROM ledger_entries WHERE account_id = ? AND idempotency_key = ?`
 	sqlEntries    = `SELECT ` + entryColumns + ` FROM ledger_entries
@@ -57,7 +60,7 @@ const (
 type ledgerStmts struct {
 	holdFunds, chargeFunds, creditFunds, settleFunds, releaseFunds *sql.Stmt
 	available, balance, insertHold, holdByID, closeHold, expired   *sql.Stmt
-	insertEntry, entryBySeq, entryByKey, entries                   *sql.Stmt
+	insertEntry, insertCharge, entryBySeq, entryByKey, entries     *sql.Stmt
 	savepoint, rollbackTo, release                                 *sql.Stmt
 }
 
@@ -77,6 +80,7 @@ func (db *DB) ledgerSpecs() []stmtSpec {
 		{&l.closeHold, db.w, sqlCloseHold},
 		{&l.expired, db.w, sqlExpired},
 		{&l.insertEntry, db.w, sqlInsertEntry},
+		{&l.insertCharge, db.w, sqlInsertCharge},
 		{&l.entryBySeq, db.w, sqlEntryBySeq},
 		{&l.entryByKey, db.w, sqlEntryByKey},
 		{&l.entries, db.r, sqlEntries},
@@ -161,25 +165,32 @@ func (db *DB) Charge(ctx context.Context, accountID string, amount int64, operat
 		return nil, mediagate.Errorf(mediagate.EINVALID, "charge of %d, want ≥ 0", amount)
 	}
 	now := db.now()
-	h := &mediagate.Hold{ID: mediagate.NewID("hold_"), AccountID: accountID, Amount: amount, Operation: operation,
-		Reference: reference, State: mediagate.HoldSettled, ExpiresAt: now, CreatedAt: now}
-	holdID, settleID := mediagate.NewID("led_"), mediagate.NewID("led_")
-	var e *mediagate.Entry
+	holdID := mediagate.NewID("hold_")
+	holdEntryID, settleID := mediagate.NewID("led_"), mediagate.NewID("led_")
+	e := &mediagate.Entry{ID: settleID, AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
+		Operation: operation, Reference: reference, HoldID: holdID, CreatedAt: now}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		e = &mediagate.Entry{ID: settleID, AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
-			Operation: operation, Reference: reference, HoldID: h.ID, CreatedAt: now}
-		return db.ledgerSavepoint(tx, func() error {
-			if err := db.spend(tx, db.ledger.chargeFunds, accountID, amount); err != nil {
-				return err
-			}
-			if err := db.insertHoldEntry(tx, holdID, h); err != nil {
-				return err
-			}
-			if _, err := db.insertEntry(tx, e, ""); err != nil {
-				return fmt.Errorf("charge %s: %w", accountID, err)
-			}
+		// Two statements and no savepoint: this is the hot path of every
+		// debit. The spend changes nothing if it fails; the insert of both
+		// entries is one statement, so a repeated reference fails it whole,
+		// and then the spend is given back in the same transaction.
+		if err := db.spend(tx, db.ledger.chargeFunds, accountID, amount); err != nil {
+			return err
+		}
+		_, err := db.txStmt(tx, db.ledger.insertCharge).Exec(
+			holdEntryID, accountID, string(mediagate.KindHold), amount, operation, reference, holdID, "", micros(now),
+			settleID, accountID, string(mediagate.KindSettle), amount, operation, reference, holdID, "", micros(now))
+		if err == nil {
 			return nil
-		})
+		}
+		if uerr := db.mustUpdate(tx, db.ledger.creditFunds, "undo charge of "+accountID, accountID, amount); uerr != nil {
+			return fmt.Errorf("charge %s: %v; undo: %w", accountID, err, uerr)
+		}
+		if isUnique(err) {
+			return mediagate.Errorf(mediagate.ECONFLICT, "account %s already has a hold or charge for %s %q",
+				accountID, operation, reference)
+		}
+		return fmt.Errorf("charge %s: %w", accountID, err)
 	})
 	if err != nil {
 		return nil, err
