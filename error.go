@@ -43,6 +43,14 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// ErrPayment is the EPAYMENT error of an account that has available
+// micro-credits and needed more.
+func ErrPayment(needed, available int64) *Error {
+	e := Errorf(EPAYMENT, "insufficient credit: %d micro-credits needed, %d available", needed, available)
+	e.Details = map[string]any{"needed": needed, "available": available}
+	return e
+}
+
 // ErrorCode returns the code of the first *Error in err's chain, "" for nil and
 // EINTERNAL for any other error.
 func ErrorCode(err error) string {

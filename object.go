@@ -20,21 +20,22 @@ const (
 // Object is a stored file. Its storage Key is server-made; the user's Filename
 // is metadata only and never touches a path.
 type Object struct {
-	ID          string
-	AccountID   string
-	Key         string // blob store key
-	Filename    string
-	ContentType string // declared while pending, sniffed from the bytes once ready
-	Size        int64  // declared while pending, measured once ready
-	SHA256      string // lower-case hex; declared (optional) while pending, measured once ready
-	State       ObjectState
-	Pinned      bool
-	UploadID    string     // multipart upload id, "" for a single PUT
-	PartSize    int64      // multipart part size, 0 for a single PUT
-	ExpiresAt   *time.Time // a pending upload's deadline; nil once ready
-	HoldID      string     // the ledger hold that pays for a pending upload
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID             string
+	AccountID      string
+	Key            string // blob store key
+	Filename       string
+	ContentType    string // declared while pending, sniffed from the bytes once ready
+	Size           int64  // declared while pending, measured once ready
+	SHA256         string // lower-case hex; declared (optional) while pending, measured once ready
+	State          ObjectState
+	Pinned         bool       // the owner pinned it; PinState says whether the pin is in force
+	PinSuspendedAt *time.Time // when the pin was suspended for want of credit; nil if not
+	UploadID       string     // multipart upload id, "" for a single PUT
+	PartSize       int64      // multipart part size, 0 for a single PUT
+	ExpiresAt      *time.Time // a pending upload's deadline; nil once ready
+	HoldID         string     // the ledger hold that pays for a pending upload
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // ObjectFilter selects and pages objects. Zero values mean "any".
@@ -61,10 +62,14 @@ type ObjectStore interface {
 	// no such object and ECONFLICT if it is not pending.
 	CompleteObject(ctx context.Context, accountID, id string, size int64, sha256, contentType string, t time.Time) (*Object, error)
 	// DeleteObject marks a pending or ready object deleted, to be purged from
-	// the blob store. It returns ENOTFOUND if it is absent or already deleted.
+	// the blob store, and ends its pin as unpinning does. It returns
+	// ENOTFOUND if it is absent or already deleted.
 	DeleteObject(ctx context.Context, accountID, id string, t time.Time) (*Object, error)
-	// SetPinned sets the pinned flag of a ready object; ENOTFOUND if none,
-	// ECONFLICT if it is not ready.
+	// SetPinned pins or unpins a ready object at t; ENOTFOUND if none,
+	// ECONFLICT if it is not ready. Pinning starts a pin's accrual, or
+	// resumes a suspended pin; pinning an active pin changes nothing but
+	// UpdatedAt. Unpinning an active pin adds what it accrued to the
+	// account's pin meter (PinStore).
 	SetPinned(ctx context.Context, accountID, id string, pinned bool, t time.Time) (*Object, error)
 	// ExpirePending marks deleted, at most limit, pending objects whose deadline
 	// is before t, and returns how many it marked.

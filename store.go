@@ -10,6 +10,7 @@ type Store interface {
 	ObjectStore
 	SecretStore
 	Ledger
+	PinStore
 	IdempotencyStore
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -108,6 +109,12 @@ func handlePin(h *objects, pinned bool) http.Handler {
 		if !ok {
 			return
 		}
+		if pinned && o.PinState() != mediagate.PinActive {
+			if err := h.canPin(r.Context(), o); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
 		o, err := h.store.SetPinned(r.Context(), o.AccountID, o.ID, pinned, h.now())
 		if err != nil {
 			writeError(w, r, err)
@@ -115,6 +122,24 @@ func handlePin(h *objects, pinned bool) http.Handler {
 		}
 		encode(w, http.StatusOK, newObjectJSON(o))
 	})
+}
+
+// canPin answers EPAYMENT unless the account's available credit pays for
+// an hour of o's pin: a pin is charged afterwards, by the hour, and one that
+// could not pay its first hour would only be suspended.
+func (h *objects) canPin(ctx context.Context, o *mediagate.Object) error {
+	need := mediagate.PinUsage{}.Add(o.Size, time.Hour).Cost(h.cfg.Prices.PinPerGiBDay)
+	if need == 0 {
+		return nil
+	}
+	b, err := h.ledger.Balance(ctx, o.AccountID)
+	if err != nil {
+		return err
+	}
+	if b.Available() < need {
+		return mediagate.ErrPayment(need, b.Available())
+	}
+	return nil
 }
 
 // handleDownloadURL signs a GET URL for a ready object.

@@ -9,7 +9,7 @@ import (
 func newObjectJSON(o *mediagate.Object) apiv1.Object {
 	j := apiv1.Object{ID: o.ID, Filename: o.Filename, ContentType: o.ContentType, Size: o.Size, SHA256: o.SHA256,
 		State: string(o.State), Pinned: o.Pinned, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
-		ExpiresAt: utcPtr(o.ExpiresAt)}
+		ExpiresAt: utcPtr(o.ExpiresAt), PinState: string(o.PinState()), PinSuspendedAt: utcPtr(o.PinSuspendedAt)}
 	if o.UploadID != "" && o.State == mediagate.StatePending {
 		j.Multipart = &apiv1.Multipart{PartSize: o.PartSize, PartCount: partCount(o.Size, o.PartSize), ExpiresAt: j.ExpiresAt}
 	}

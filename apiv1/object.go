@@ -5,17 +5,23 @@ import "time"
 // Object is a stored file. Size, SHA256 and ContentType are as declared while
 // the object is pending and as measured once it is ready.
 type Object struct {
-	ID          string     `json:"id"`
-	Filename    string     `json:"filename"`
-	ContentType string     `json:"content_type"`
-	Size        int64      `json:"size"`
-	SHA256      string     `json:"sha256,omitempty"` // lower-case hex
-	State       string     `json:"state"`            // pending, ready or deleted
-	Pinned      bool       `json:"pinned"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"` // a pending upload's deadline
-	Multipart   *Multipart `json:"multipart,omitempty"`  // a pending multipart upload's layout
+	ID          string `json:"id"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256,omitempty"` // lower-case hex
+	State       string `json:"state"`            // pending, ready or deleted
+	Pinned      bool   `json:"pinned"`
+	// PinState is "active" for a pin in force (charged per GiB-day) and
+	// "suspended" for one the account's credit ran out for: the object is
+	// kept but the pin neither protects it nor costs anything until pinned
+	// again. Absent when not pinned.
+	PinState       string     `json:"pin_state,omitempty"`
+	PinSuspendedAt *time.Time `json:"pin_suspended_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"` // a pending upload's deadline
+	Multipart      *Multipart `json:"multipart,omitempty"`  // a pending multipart upload's layout
 }
 
 // ObjectPage is the answer to GET /v1/objects: one page of objects, newest

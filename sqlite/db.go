@@ -53,13 +53,13 @@ type DB struct {
 	curTx   *sql.Tx
 	txStmts map[*sql.Stmt]*sql.Stmt
 
-	insertAccount, account, accounts, insertUser, userByEmail   *sql.Stmt
-	insertKey, keyByHash, keys, revokeKey, touchKey             *sql.Stmt
-	insertObject, object, objectAny, completeObject             *sql.Stmt
-	deleteObject, setPinned, expirePending, unpurged, markPurge *sql.Stmt
-	countObjects, insertSecret, secret, secrets, secretsAll     *sql.Stmt
-	ledger                                                      ledgerStmts
-	idem                                                        idemStmts
+	insertAccount, account, accounts, insertUser, userByEmail          *sql.Stmt
+	insertKey, keyByHash, keys, revokeKey, touchKey                    *sql.Stmt
+	insertObject, object, objectAny, completeObject                    *sql.Stmt
+	deleteObject, startPin, endPin, expirePending, unpurged, markPurge *sql.Stmt
+	countObjects, insertSecret, secret, secrets, secretsAll            *sql.Stmt
+	ledger                                                             ledgerStmts
+	idem                                                               idemStmts
 }
 
 // Open opens the SQLite database at path, creating it and its parent
@@ -226,7 +226,8 @@ func (db *DB) prepareAll(ctx context.Context) error {
 		{&db.objectAny, db.w, sqlObjectAny},
 		{&db.completeObject, db.w, sqlCompleteObject},
 		{&db.deleteObject, db.w, sqlDeleteObject},
-		{&db.setPinned, db.w, sqlSetPinned},
+		{&db.startPin, db.w, sqlStartPin},
+		{&db.endPin, db.w, sqlEndPin},
 		{&db.expirePending, db.w, sqlExpirePending},
 		{&db.unpurged, db.r, sqlUnpurged},
 		{&db.markPurge, db.w, sqlMarkPurged},

@@ -165,32 +165,10 @@ func (db *DB) Charge(ctx context.Context, accountID string, amount int64, operat
 		return nil, mediagate.Errorf(mediagate.EINVALID, "charge of %d, want ≥ 0", amount)
 	}
 	now := db.now()
-	holdID := mediagate.NewID("hold_")
-	holdEntryID, settleID := mediagate.NewID("led_"), mediagate.NewID("led_")
-	e := &mediagate.Entry{ID: settleID, AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
-		Operation: operation, Reference: reference, HoldID: holdID, CreatedAt: now}
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		// Two statements and no savepoint: this is the hot path of every
-		// debit. The spend changes nothing if it fails; the insert of both
-		// entries is one statement, so a repeated reference fails it whole,
-		// and then the spend is given back in the same transaction.
-		if err := db.spend(tx, db.ledger.chargeFunds, accountID, amount); err != nil {
-			return err
-		}
-		_, err := db.txStmt(tx, db.ledger.insertCharge).Exec(
-			holdEntryID, accountID, string(mediagate.KindHold), amount, operation, reference, holdID, "", micros(now),
-			settleID, accountID, string(mediagate.KindSettle), amount, operation, reference, holdID, "", micros(now))
-		if err == nil {
-			return nil
-		}
-		if uerr := db.mustUpdate(tx, db.ledger.creditFunds, "undo charge of "+accountID, accountID, amount); uerr != nil {
-			return fmt.Errorf("charge %s: %v; undo: %w", accountID, err, uerr)
-		}
-		if isUnique(err) {
-			return mediagate.Errorf(mediagate.ECONFLICT, "account %s already has a hold or charge for %s %q",
-				accountID, operation, reference)
-		}
-		return fmt.Errorf("charge %s: %w", accountID, err)
+	var e *mediagate.Entry
+	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		e, err = db.chargeTx(tx, accountID, amount, operation, reference, now)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -58,9 +58,35 @@ func (db *DB) spend(tx *sql.Tx, stmt *sql.Stmt, accountID string, amount int64) 
 	case err != nil:
 		return fmt.Errorf("available credit of %s: %w", accountID, err)
 	}
-	e := mediagate.Errorf(mediagate.EPAYMENT, "insufficient credit: %d micro-credits needed, %d available", amount, available)
-	e.Details = map[string]any{"needed": amount, "available": available}
-	return e
+	return mediagate.ErrPayment(amount, available)
+}
+
+// chargeTx charges amount (≥ 0) of operation and reference at now and
+// returns the settle entry. It is two statements and no savepoint, for it is
+// the hot path of every debit: the spend changes nothing if it fails; the
+// insert of both entries is one statement, so a repeated reference fails it
+// whole, and then the spend is given back in the same transaction.
+func (db *DB) chargeTx(tx *sql.Tx, accountID string, amount int64, operation, reference string, now time.Time) (*mediagate.Entry, error) {
+	holdID := mediagate.NewID("hold_")
+	holdEntryID, settleID := mediagate.NewID("led_"), mediagate.NewID("led_")
+	if err := db.spend(tx, db.ledger.chargeFunds, accountID, amount); err != nil {
+		return nil, err
+	}
+	_, err := db.txStmt(tx, db.ledger.insertCharge).Exec(
+		holdEntryID, accountID, string(mediagate.KindHold), amount, operation, reference, holdID, "", micros(now),
+		settleID, accountID, string(mediagate.KindSettle), amount, operation, reference, holdID, "", micros(now))
+	if err == nil {
+		return &mediagate.Entry{ID: settleID, AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
+			Operation: operation, Reference: reference, HoldID: holdID, CreatedAt: now}, nil
+	}
+	if uerr := db.mustUpdate(tx, db.ledger.creditFunds, "undo charge of "+accountID, accountID, amount); uerr != nil {
+		return nil, fmt.Errorf("charge %s: %v; undo: %w", accountID, err, uerr)
+	}
+	if isUnique(err) {
+		return nil, mediagate.Errorf(mediagate.ECONFLICT, "account %s already has a hold or charge for %s %q",
+			accountID, operation, reference)
+	}
+	return nil, fmt.Errorf("charge %s: %w", accountID, err)
 }
 
 // mustUpdate runs stmt, an UPDATE of the account's balances row that the

@@ -11,22 +11,28 @@ import (
 )
 
 const objectColumns = `id, account_id, key, filename, content_type, size, sha256, state, pinned,
-	upload_id, part_size, expires_at, created_at, updated_at, hold_id`
+	upload_id, part_size, expires_at, created_at, updated_at, hold_id, pin_suspended_at`
 
 const (
 	sqlInsertObject = `INSERT INTO objects (` + objectColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, NULL)`
 	sqlObject    = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ? AND state != 'deleted'`
 	sqlObjectAny = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ?`
 
 	// UPDATE … RETURNING costs more than an UPDATE and a SELECT in SQLite.
+	// An object pinned while pending starts its pin's accrual when ready.
 	sqlCompleteObject = `UPDATE objects
-		SET state = 'ready', size = ?, sha256 = ?, content_type = ?, expires_at = NULL, updated_at = ?
-		WHERE id = ? AND account_id = ? AND state = 'pending'`
-	sqlDeleteObject = `UPDATE objects SET state = 'deleted', updated_at = ?
+		SET state = 'ready', size = ?1, sha256 = ?2, content_type = ?3, expires_at = NULL, updated_at = ?4,
+			pin_since = CASE WHEN pinned THEN ?4 END
+		WHERE id = ?5 AND account_id = ?6 AND state = 'pending'`
+	sqlDeleteObject = `UPDATE objects SET state = 'deleted', pin_since = NULL, updated_at = ?
 		WHERE id = ? AND account_id = ? AND state != 'deleted'`
-	sqlSetPinned = `UPDATE objects SET pinned = ?, updated_at = ?
-		WHERE id = ? AND account_id = ? AND state = 'ready'`
+	// An active pin keeps accruing from where it did; a new or suspended
+	// one starts now.
+	sqlStartPin = `UPDATE objects SET pinned = 1, pin_since = coalesce(pin_since, ?1), pin_suspended_at = NULL,
+		updated_at = ?1 WHERE id = ?2 AND account_id = ?3 AND state = 'ready'`
+	sqlEndPin = `UPDATE objects SET pinned = 0, pin_since = NULL, pin_suspended_at = NULL, updated_at = ?1
+		WHERE id = ?2 AND account_id = ?3 AND state = 'ready'`
 
 	sqlExpirePending = `UPDATE objects SET state = 'deleted', updated_at = ?1
 		WHERE id IN (SELECT id FROM objects WHERE state = 'pending' AND expires_at < ?1 ORDER BY expires_at LIMIT ?2)`
@@ -92,10 +98,13 @@ func (db *DB) CompleteObject(ctx context.Context, accountID, id string, size int
 }
 
 // DeleteObject marks a pending or ready object deleted, to be purged from the
-// blob store; ENOTFOUND if it is absent or already deleted.
+// blob store, and meters its pin; ENOTFOUND if it is absent or already deleted.
 func (db *DB) DeleteObject(ctx context.Context, accountID, id string, t time.Time) (*mediagate.Object, error) {
 	var o *mediagate.Object
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		if err := meterPin(tx, accountID, id, micros(t)); err != nil {
+			return err
+		}
 		o, err = db.updateObject(tx, db.deleteObject, accountID, id, "", micros(t), id, accountID)
 		return err
 	})
@@ -105,12 +114,22 @@ func (db *DB) DeleteObject(ctx context.Context, accountID, id string, t time.Tim
 	return o, nil
 }
 
-// SetPinned sets the pinned flag of a ready object; ENOTFOUND if the account
-// has no such object or it is deleted, ECONFLICT if it is pending.
+// SetPinned pins (or resumes the pin of) or unpins a ready object;
+// ENOTFOUND if the account has no such object or it is deleted, ECONFLICT if
+// it is pending. Unpinning meters what the pin accrued.
 func (db *DB) SetPinned(ctx context.Context, accountID, id string, pinned bool, t time.Time) (*mediagate.Object, error) {
 	var o *mediagate.Object
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
-		o, err = db.updateObject(tx, db.setPinned, accountID, id, mediagate.StateReady, pinned, micros(t), id, accountID)
+		if pinned {
+			o, err = db.updateObject(tx, db.startPin, accountID, id, mediagate.StateReady, micros(t), id, accountID)
+			return err
+		}
+		// Only an active pin is metered, and it is on a ready object of
+		// the account, so the update after it cannot fail for want of one.
+		if err := meterPin(tx, accountID, id, micros(t)); err != nil {
+			return err
+		}
+		o, err = db.updateObject(tx, db.endPin, accountID, id, mediagate.StateReady, micros(t), id, accountID)
 		return err
 	})
 	if err != nil {
@@ -227,13 +246,14 @@ func (db *DB) CountObjects(ctx context.Context) (map[mediagate.ObjectState]int64
 
 func scanObject(s scanner) (*mediagate.Object, error) {
 	var o mediagate.Object
-	var expires sql.NullInt64
+	var expires, suspended sql.NullInt64
 	var created, updated int64
 	if err := s.Scan(&o.ID, &o.AccountID, &o.Key, &o.Filename, &o.ContentType, &o.Size, &o.SHA256, &o.State,
-		&o.Pinned, &o.UploadID, &o.PartSize, &expires, &created, &updated, &o.HoldID); err != nil {
+		&o.Pinned, &o.UploadID, &o.PartSize, &expires, &created, &updated, &o.HoldID, &suspended); err != nil {
 		return nil, err
 	}
 	o.ExpiresAt = fromNullMicros(expires)
+	o.PinSuspendedAt = fromNullMicros(suspended)
 	o.CreatedAt = fromMicros(created)
 	o.UpdatedAt = fromMicros(updated)
 	return &o, nil

@@ -39,7 +39,7 @@ func objectDiff(got, want *mediagate.Object) []string {
 		diff("Pinned", got.Pinned, want.Pinned), diff("UploadID", got.UploadID, want.UploadID),
 		diff("PartSize", got.PartSize, want.PartSize), timePtrDiff("ExpiresAt", got.ExpiresAt, want.ExpiresAt),
 		timeDiff("CreatedAt", got.CreatedAt, want.CreatedAt), timeDiff("UpdatedAt", got.UpdatedAt, want.UpdatedAt),
-		diff("HoldID", got.HoldID, want.HoldID),
+		diff("HoldID", got.HoldID, want.HoldID), timePtrDiff("PinSuspendedAt", got.PinSuspendedAt, want.PinSuspendedAt),
 	}
 }
 

@@ -3,7 +3,9 @@
 // expiry (among them the holds of those uploads, which expire a little after
 // the upload's deadline), deletes the Idempotency-Key answers past their
 // expiry, and purges the bytes of deleted objects that are not yet gone from
-// the blob store.
+// the blob store. Every PinInterval (an hour) it charges pinned storage up to
+// the start of the interval, and suspends the pins of accounts whose credit
+// runs short.
 package sweeper
 
 import (
@@ -26,6 +28,12 @@ type Sweeper struct {
 	// are not expired.
 	Idempotency mediagate.IdempotencyStore
 	Interval    time.Duration // default one minute
+	// Pins charges pinned storage at PinPrice micro-credits per GiB-day up
+	// to the start of every PinInterval (default an hour: on the hour);
+	// nil: pins are not charged.
+	Pins        mediagate.PinStore
+	PinPrice    int64
+	PinInterval time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -52,11 +60,14 @@ func (s *Sweeper) Run(ctx context.Context) error {
 
 // Result counts what one Sweep did.
 type Result struct {
-	Expired       int // pending uploads marked deleted
-	HoldsReleased int // ledger holds released because they expired
-	KeysExpired   int // idempotency keys deleted because they expired
-	Purged        int // deleted objects whose bytes were removed
-	Failed        int // purges that failed and will be retried
+	Expired       int   // pending uploads marked deleted
+	HoldsReleased int   // ledger holds released because they expired
+	KeysExpired   int   // idempotency keys deleted because they expired
+	Purged        int   // deleted objects whose bytes were removed
+	PinAccounts   int   // accounts charged for pinned storage
+	PinCharged    int64 // micro-credits charged for pinned storage
+	PinsSuspended int   // pins suspended for want of credit
+	Failed        int   // purges that failed and will be retried
 }
 
 // Sweep expires overdue pending uploads, releases expired holds, deletes
@@ -97,6 +108,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			break
 		}
 	}
+	if err := s.chargePins(ctx, now(), &res); err != nil {
+		return res, err
+	}
 	failed := map[string]bool{}
 	for {
 		list, err := s.Objects.Unpurged(ctx, batch)
@@ -121,11 +135,53 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Failed = len(failed)
-	if res.Expired+res.HoldsReleased+res.Purged+res.Failed > 0 {
+	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
-			"purged", res.Purged, "failed", res.Failed)
+			"purged", res.Purged, "failed", res.Failed, "pin_accounts", res.PinAccounts,
+			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended)
 	}
 	return res, nil
+}
+
+// chargePins charges every account with pins due up to the last whole
+// PinInterval before now. An account whose charge fails is logged and
+// left for the next sweep; the others are charged.
+func (s *Sweeper) chargePins(ctx context.Context, now time.Time, res *Result) error {
+	if s.Pins == nil {
+		return nil
+	}
+	interval := s.PinInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	upTo := now.UTC().Truncate(interval)
+	for after := ""; ; {
+		due, err := s.Pins.PinsDue(ctx, upTo, after, batch)
+		if err != nil {
+			return err
+		}
+		for _, id := range due {
+			pc, err := s.Pins.ChargePins(ctx, id, upTo, s.PinPrice)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s.logger().Error("charging pins failed; will retry next sweep", "account", id, "err", err)
+				continue
+			}
+			res.PinAccounts++
+			res.PinCharged += pc.Charged
+			res.PinsSuspended += pc.Suspended
+			if pc.Suspended > 0 {
+				s.logger().Warn("pins suspended: credit ran short", "account", id, "cost", pc.Cost,
+					"charged", pc.Charged, "suspended", pc.Suspended)
+			}
+		}
+		if len(due) < batch {
+			return nil
+		}
+		after = due[len(due)-1]
+	}
 }
 
 func (s *Sweeper) logger() *slog.Logger {

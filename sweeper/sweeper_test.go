@@ -169,3 +169,64 @@ func TestSweepExpiresIdempotencyKeys(t *testing.T) {
 		t.Fatalf("Begin of a swept key: %v, want it free", err)
 	}
 }
+
+// TestSweepChargesPins: pinned storage is charged on the hour, and an account
+// that runs dry pays what it has and gets its pins suspended, not deleted.
+func TestSweepChargesPins(t *testing.T) {
+	ctx := context.Background()
+	store, d := openStores(t)
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "a", CreatedAt: t0}
+	if err := store.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Credit(ctx, acct.ID, 1500, "topup", ""); err != nil {
+		t.Fatal(err)
+	}
+	o := &mediagate.Object{ID: mediagate.NewID(mediagate.PrefixObject), AccountID: acct.ID, Key: "k", CreatedAt: t0}
+	if err := store.CreateObject(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CompleteObject(ctx, acct.ID, o.ID, mediagate.GiB, "", "image/png", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SetPinned(ctx, acct.ID, o.ID, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	var now time.Time
+	s := &sweeper.Sweeper{Objects: store, Blobs: d, Ledger: store, Pins: store, PinPrice: 24_000, // 1,000 per GiB-hour
+		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, step := range []struct {
+		at        time.Duration
+		want      sweeper.Result
+		available int64
+		state     mediagate.PinState
+	}{
+		{30 * time.Minute, sweeper.Result{}, 1500, mediagate.PinActive},
+		{time.Hour + time.Minute, sweeper.Result{PinAccounts: 1, PinCharged: 1000}, 500, mediagate.PinActive},
+		{time.Hour + 59*time.Minute, sweeper.Result{}, 500, mediagate.PinActive},
+		{2*time.Hour + 5*time.Minute, sweeper.Result{PinAccounts: 1, PinCharged: 500, PinsSuspended: 1}, 0, mediagate.PinSuspended},
+		{5 * time.Hour, sweeper.Result{}, 0, mediagate.PinSuspended},
+	} {
+		now = t0.Add(step.at)
+		got, err := s.Sweep(ctx)
+		if err != nil {
+			t.Fatalf("Sweep at +%v: %v", step.at, err)
+		}
+		if got != step.want {
+			t.Fatalf("Sweep at +%v = %+v, want %+v", step.at, got, step.want)
+		}
+		b, err := store.Balance(ctx, acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := store.Object(ctx, acct.ID, o.ID)
+		if err != nil {
+			t.Fatalf("Object at +%v: %v (a suspended pin must not delete it)", step.at, err)
+		}
+		if b.Available() != step.available || obj.PinState() != step.state {
+			t.Fatalf("at +%v: available %d, pin %q; want %d, %q", step.at, b.Available(), obj.PinState(),
+				step.available, step.state)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"mediagate"
 	"mediagate/client"
 )
 
@@ -65,6 +66,9 @@ func runLs(ctx context.Context, e *env, args []string) error {
 			pin := "-"
 			if o.Pinned {
 				pin = "yes"
+			}
+			if o.PinState == string(mediagate.PinSuspended) {
+				pin = "suspended"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, pin, fmtBytes(o.Size), o.ContentType,
 				fmtTime(&o.CreatedAt), o.Filename)

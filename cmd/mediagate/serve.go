@@ -138,7 +138,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		(&sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery, Logger: log}).Run(ctx)
+		(&sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
+			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log}).Run(ctx)
 	}()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
