@@ -8,6 +8,8 @@
 #      directory on tmpfs (a diagnostic: the same path without the disk).
 #   2. blob data path: bench/blobpath against mediagate's blob endpoint and
 #      nginx (Debian package, WebDAV PUT, static GET), 1 GiB and 20,000 × 4 KiB.
+#   3. in process (bench/inproc.sh): hot-account ledger debits beside a naive
+#      ledger, limiter decisions, per backend (INPROC_CASE=0 skips them).
 #
 # Every server is a child of this script on a free 127.0.0.1 port and is
 # stopped on exit; every load loop is bounded in count and time, and each
@@ -324,13 +326,25 @@ timeout --kill-after=5 900 "$BIN/blobpath" --mediagate "$MG_URL" --key "$MG_KEY"
 stop "$MG_PID"
 stop "$NGX_PID"
 
-# 3. The table.
+# 3. In-process benchmarks (ledger debits, limiter decisions), each beside
+# its baseline in the same go test run.
+if [[ ${INPROC_CASE:-1} == 1 ]]; then
+	wait_quiet "in-process benchmarks"
+	log "in-process: ledger and limiter ..."
+	OUT_DIR=$OUT_DIR bash "$ROOT/bench/inproc.sh" >"$OUT_DIR/inproc.md"
+fi
+
+# 4. The table.
 {
 	echo "## Benchmark run"
 	echo
 	cat "$OUT_DIR/machine.md"
 	echo
 	"$BIN/report" "$RESULTS"
+	if [[ -s $OUT_DIR/inproc.md ]]; then
+		cat "$OUT_DIR/inproc.md"
+		echo
+	fi
 	if [[ -s $OUT_DIR/background.txt ]]; then
 		echo "Background load seen before benchmarks (other processes on this shared machine):"
 		echo
