@@ -34,6 +34,15 @@ type Entry struct {
 	CreatedAt time.Time
 }
 
+// RefundOperation is the operation of a credit that gives back a charge for
+// a service that was not rendered, such as an upload charged at completion
+// that never became ready.
+const RefundOperation = "refund"
+
+// RefundKey is the idempotency key of the refund of a settled hold, so that
+// a charge is refunded once at most.
+func RefundKey(holdID string) string { return "refund:" + holdID }
+
 // HoldState is where a hold is in its life.
 type HoldState string
 

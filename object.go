@@ -72,7 +72,10 @@ type ObjectStore interface {
 	// account's pin meter (PinStore).
 	SetPinned(ctx context.Context, accountID, id string, pinned bool, t time.Time) (*Object, error)
 	// ExpirePending marks deleted, at most limit, pending objects whose deadline
-	// is before t, and returns how many it marked.
+	// is before t, and returns how many it marked. An expired upload whose
+	// hold was settled (its completion was charged but it never became
+	// ready) is refunded in the same transaction: a credit of the settled
+	// amount, operation RefundOperation, idempotency key RefundKey(hold).
 	ExpirePending(ctx context.Context, t time.Time, limit int) (int, error)
 	// Unpurged returns at most limit deleted objects whose bytes have not been
 	// confirmed gone from the blob store.

@@ -103,23 +103,9 @@ func (db *DB) Credit(ctx context.Context, accountID string, amount int64, operat
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		e = &mediagate.Entry{ID: id, AccountID: accountID, Kind: mediagate.KindCredit, Amount: amount,
 			Operation: operation, CreatedAt: now}
-		return db.ledgerSavepoint(tx, func() error {
-			// The entry first: a repeated key stops here, having written nothing.
-			_, err := db.insertEntry(tx, e, idempotencyKey)
-			switch {
-			case err == nil:
-			case idempotencyKey != "" && isUnique(err):
-				e, err = scanEntry(db.txStmt(tx, db.ledger.entryByKey).QueryRow(accountID, idempotencyKey))
-				if err != nil {
-					return fmt.Errorf("credit %s: read entry of key: %w", accountID, err)
-				}
-				return nil
-			case isForeignKey(err):
-				return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", accountID)
-			default:
-				return fmt.Errorf("credit %s: %w", accountID, err)
-			}
-			return db.mustUpdate(tx, db.ledger.creditFunds, "credit "+accountID, accountID, amount)
+		return db.ledgerSavepoint(tx, func() (err error) {
+			e, err = db.creditTx(tx, e, idempotencyKey)
+			return err
 		})
 	})
 	if err != nil {

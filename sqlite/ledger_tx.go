@@ -61,6 +61,54 @@ func (db *DB) spend(tx *sql.Tx, stmt *sql.Stmt, accountID string, amount int64) 
 	return mediagate.ErrPayment(amount, available)
 }
 
+// creditTx appends the credit entry e with idempotencyKey and adds its
+// amount to the balance, and returns it; a repeated key of the account
+// returns the first entry and credits nothing. The caller holds a savepoint.
+func (db *DB) creditTx(tx *sql.Tx, e *mediagate.Entry, idempotencyKey string) (*mediagate.Entry, error) {
+	// The entry first: a repeated key stops here, having written nothing.
+	_, err := db.insertEntry(tx, e, idempotencyKey)
+	switch {
+	case err == nil:
+	case idempotencyKey != "" && isUnique(err):
+		first, err := scanEntry(db.txStmt(tx, db.ledger.entryByKey).QueryRow(e.AccountID, idempotencyKey))
+		if err != nil {
+			return nil, fmt.Errorf("credit %s: read entry of key: %w", e.AccountID, err)
+		}
+		return first, nil
+	case isForeignKey(err):
+		return nil, mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", e.AccountID)
+	default:
+		return nil, fmt.Errorf("credit %s: %w", e.AccountID, err)
+	}
+	return e, db.mustUpdate(tx, db.ledger.creditFunds, "credit "+e.AccountID, e.AccountID, e.Amount)
+}
+
+// refundSettled credits back what the hold was settled for, if it was
+// settled for more than nothing, once (mediagate.RefundKey). The caller
+// holds a savepoint.
+func (db *DB) refundSettled(tx *sql.Tx, accountID, holdID string, now time.Time) error {
+	h, settleSeq, err := db.holdTx(tx, holdID)
+	switch {
+	case mediagate.ErrorCode(err) == mediagate.ENOTFOUND:
+		return nil
+	case err != nil:
+		return err
+	case h.State != mediagate.HoldSettled || !settleSeq.Valid || h.AccountID != accountID:
+		return nil
+	}
+	settle, err := scanEntry(db.txStmt(tx, db.ledger.entryBySeq).QueryRow(settleSeq.Int64))
+	if err != nil {
+		return fmt.Errorf("refund %s: read settle entry: %w", holdID, err)
+	}
+	if settle.Amount == 0 {
+		return nil
+	}
+	e := &mediagate.Entry{ID: mediagate.NewID("led_"), AccountID: accountID, Kind: mediagate.KindCredit,
+		Amount: settle.Amount, Operation: mediagate.RefundOperation, Reference: h.Reference, HoldID: holdID, CreatedAt: now}
+	_, err = db.creditTx(tx, e, mediagate.RefundKey(holdID))
+	return err
+}
+
 // chargeTx charges amount (≥ 0) of operation and reference at now and
 // returns the settle entry. It is two statements and no savepoint, for it is
 // the hot path of every debit: the spend changes nothing if it fails; the

@@ -35,7 +35,8 @@ const (
 		WHERE id = ?2 AND account_id = ?3 AND state = 'ready'`
 
 	sqlExpirePending = `UPDATE objects SET state = 'deleted', updated_at = ?1
-		WHERE id IN (SELECT id FROM objects WHERE state = 'pending' AND expires_at < ?1 ORDER BY expires_at LIMIT ?2)`
+		WHERE id IN (SELECT id FROM objects WHERE state = 'pending' AND expires_at < ?1 ORDER BY expires_at LIMIT ?2)
+		RETURNING account_id, hold_id`
 	sqlUnpurged = `SELECT ` + objectColumns + ` FROM objects INDEXED BY objects_unpurged
 		WHERE state = 'deleted' AND purged_at IS NULL ORDER BY updated_at LIMIT ?`
 	sqlMarkPurged   = `UPDATE objects SET purged_at = ? WHERE id = ? AND state = 'deleted' AND purged_at IS NULL`
@@ -171,19 +172,41 @@ func (db *DB) ExpirePending(ctx context.Context, t time.Time, limit int) (int, e
 	if limit <= 0 {
 		return 0, nil
 	}
-	var n int64
+	now := db.now()
+	var n int
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := db.txStmt(tx, db.expirePending).Exec(micros(t), limit)
+		rows, err := db.txStmt(tx, db.expirePending).Query(micros(t), limit)
 		if err != nil {
 			return fmt.Errorf("expire pending objects: %w", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		var holds [][2]string // account, hold
+		for rows.Next() {
+			var accountID, holdID string
+			if err := rows.Scan(&accountID, &holdID); err != nil {
+				rows.Close()
+				return fmt.Errorf("expire pending objects: %w", err)
+			}
+			if holdID != "" {
+				holds = append(holds, [2]string{accountID, holdID})
+			}
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("expire pending objects: %w", err)
+		}
+		return db.ledgerSavepoint(tx, func() error {
+			for _, h := range holds {
+				if err := db.refundSettled(tx, h[0], h[1], now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, err
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // Unpurged returns at most limit deleted objects whose bytes have not been

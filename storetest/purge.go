@@ -140,3 +140,46 @@ func checkCounts(t *testing.T, counts map[mediagate.ObjectState]int64, pending, 
 		diff("ready", counts[mediagate.StateReady], ready),
 		diff("deleted", counts[mediagate.StateDeleted], deleted))
 }
+
+// testExpireRefunds: an upload whose completion was charged (its hold
+// settled) but that never became ready is refunded when it expires, once;
+// one whose hold is still active is left to hold expiry.
+func testExpireRefunds(t *testing.T, s mediagate.Store) {
+	ctx := t.Context()
+	a := fund(t, s, 1000)
+	charged := newObject(t, s, a.ID, at(-3*time.Hour), func(o *mediagate.Object) { o.ExpiresAt = ptr(at(-time.Hour)) })
+	h, err := s.Hold(ctx, a.ID, 100, "upload", charged.ID, 24*time.Hour)
+	must(t, err, "Hold")
+	_, err = s.Settle(ctx, h.ID, 70)
+	must(t, err, "Settle")
+	held := newObject(t, s, a.ID, at(-3*time.Hour), func(o *mediagate.Object) { o.ExpiresAt = ptr(at(-time.Hour)) })
+	h2, err := s.Hold(ctx, a.ID, 50, "upload", held.ID, 24*time.Hour)
+	must(t, err, "Hold")
+	// The object records its hold as the API does (newObject made another id up).
+	for _, p := range []struct {
+		o    *mediagate.Object
+		hold string
+	}{{charged, h.ID}, {held, h2.ID}} {
+		o := *p.o
+		o.ID, o.Key, o.HoldID = mediagate.NewID(mediagate.PrefixObject), "o/"+p.o.ID+"-2", p.hold
+		must(t, s.CreateObject(ctx, &o), "CreateObject")
+	}
+	checkBalance(t, s, a.ID, 930, 50)
+
+	n, err := s.ExpirePending(ctx, at(0), 100)
+	must(t, err, "ExpirePending")
+	if n != 4 {
+		t.Fatalf("ExpirePending = %d, want 4", n)
+	}
+	checkBalance(t, s, a.ID, 1000, 50)
+	list, _, err := s.Entries(ctx, a.ID, 1, "")
+	must(t, err, "Entries")
+	check(t, "refund", diff("Kind", list[0].Kind, mediagate.KindCredit), diff("Amount", list[0].Amount, 70),
+		diff("Operation", list[0].Operation, mediagate.RefundOperation))
+	n, err = s.ExpirePending(ctx, at(time.Hour), 100)
+	must(t, err, "ExpirePending(again)")
+	if n != 0 {
+		t.Fatalf("ExpirePending(again) = %d, want 0", n)
+	}
+	checkBalance(t, s, a.ID, 1000, 50)
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"SetPinned", testSetPinned},
 		{"DeleteObject", testDeleteObject},
 		{"ExpirePending", testExpirePending},
+		{"ExpireRefunds", testExpireRefunds},
 		{"Unpurged", testUnpurged},
 		{"CountObjects", testCountObjects},
 		{"ObjectsPaging", testObjectsPaging},
