@@ -58,6 +58,40 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
+// LeaseName is the Elector lease the sweeper runs under.
+const LeaseName = "sweeper"
+
+// RunElected runs the sweeper (Run) only while this process holds the
+// LeaseName lease of e, so that of all the nodes sharing a backend exactly
+// one sweeps; when the lease is lost it stops and competes for it again,
+// until ctx ends.
+func (s *Sweeper) RunElected(ctx context.Context, e mediagate.Elector) error {
+	for ctx.Err() == nil {
+		lctx, release, err := e.Lead(ctx, LeaseName)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.logger().Error("taking the sweeper lease failed; trying again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		s.logger().Info("this node now runs the background duties", "lease", LeaseName)
+		err = s.Run(lctx)
+		release()
+		if err != nil {
+			return err
+		}
+		if ctx.Err() == nil {
+			s.logger().Warn("lost the sweeper lease; competing for it again", "lease", LeaseName)
+		}
+	}
+	return nil
+}
+
 // Result counts what one Sweep did.
 type Result struct {
 	Expired       int   // pending uploads marked deleted

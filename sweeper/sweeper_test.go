@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,3 +231,65 @@ func TestSweepChargesPins(t *testing.T) {
 		}
 	}
 }
+
+// grantingElector grants its lease at once and records each grant's cancel,
+// so a test can take the lease away.
+type grantingElector struct {
+	grants chan context.CancelFunc
+}
+
+func (e *grantingElector) Lead(ctx context.Context, name string) (context.Context, func(), error) {
+	if name != sweeper.LeaseName {
+		return nil, nil, fmt.Errorf("lease %q, want %q", name, sweeper.LeaseName)
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	e.grants <- cancel
+	return lctx, cancel, nil
+}
+
+// TestRunElected: the sweeper sweeps while it holds the lease, stops when it
+// loses it, and competes for it again.
+func TestRunElected(t *testing.T) {
+	store, d := openStores(t)
+	var sweeps atomicCount
+	s := &sweeper.Sweeper{Objects: store, Blobs: d, Interval: time.Hour,
+		Now:    func() time.Time { sweeps.add(); return time.Now() },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := &grantingElector{grants: make(chan context.CancelFunc)}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.RunElected(ctx, e) }()
+
+	for lease := range 3 {
+		var take context.CancelFunc
+		select {
+		case take = <-e.grants:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("lease %d: RunElected did not take the lease", lease)
+		}
+		// Run sweeps once as it starts; wait for it, then take the lease away.
+		deadline := time.Now().Add(5 * time.Second)
+		for sweeps.get() < lease+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("lease %d: no sweep while leading (sweeps %d)", lease, sweeps.get())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		take()
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunElected: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunElected did not return when ctx ended")
+	}
+}
+
+// atomicCount counts across goroutines.
+type atomicCount struct{ n atomic.Int64 }
+
+func (c *atomicCount) add()     { c.n.Add(1) }
+func (c *atomicCount) get() int { return int(c.n.Load()) }
