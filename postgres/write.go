@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Group commit of the ledger. Every ledger write (Credit, Hold, Settle,
+// Release, Charge) is a ledgerOp: ONE statement that never fails for a
+// domain reason. It locks its account's balances row first (SELECT … FOR
+// UPDATE in a CTE), then writes only if the state allows it (conditional
+// INSERT … ON CONFLICT DO NOTHING and UPDATE), and answers in one row what it
+// did and what it saw. One goroutine per DB, the writer, takes the ops that
+// are waiting and sends them as one pgx.Batch: one pipeline, one Sync, so
+// they run in PostgreSQL's implicit transaction of the pipeline and commit
+// together, one WAL flush for all of them, in one round trip.
+//
+// If a statement fails (a deadlock with another node, a bug), PostgreSQL
+// rolls the whole pipeline back; the writer then runs each op on its own so
+// that each gets its own honest answer. Any error that is not the server's
+// (a broken connection) leaves the outcome unknown, and is every op's answer.
+//
+// The callers read their op's row after the commit, and work out errors
+// (EPAYMENT, ECONFLICT, …) from it, or, for Settle and Release, with a
+// fresh read once the batch has committed.
+
+// maxBatch bounds the ops of one transaction, and so a commit's latency.
+const maxBatch = 256
+
+// batchTimeout bounds a batch: a lock held forever elsewhere must not stop
+// the writer for good.
+const batchTimeout = time.Minute
+
+// errClosed answers ledger writes after Close.
+var errClosed = errors.New("postgres: database is closed")
+
+// ledgerOp is one ledger statement waiting for the writer.
+type ledgerOp struct {
+	ctx  context.Context
+	sql  string
+	args []any
+	scan func(row pgx.Row) error // reads the op's one row; may run twice
+	err  error
+	done chan struct{}
+}
+
+// write runs the op's statement in a batch of the writer and returns its
+// error, or ctx's if ctx ends before the writer reaches it. Once the op is
+// sent, write waits for the outcome whatever ctx does, so a nil error means
+// committed.
+func (db *DB) write(ctx context.Context, sql string, args []any, scan func(pgx.Row) error) error {
+	op := &ledgerOp{ctx: ctx, sql: sql, args: args, scan: scan, done: make(chan struct{})}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return errClosed
+	}
+	select {
+	case db.ops <- op:
+	case <-ctx.Done():
+		db.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	db.closeMu.RUnlock()
+	<-op.done
+	return op.err
+}
+
+// writer runs the ops in batches until db.ops is closed and drained.
+func (db *DB) writer() {
+	defer close(db.stopped)
+	batch := make([]*ledgerOp, 0, maxBatch)
+	for op := range db.ops {
+		batch = append(batch[:0], op)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case op, ok := <-db.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+		for _, op := range batch {
+			close(op.done)
+		}
+		// Let the callers just woken queue their next writes before the
+		// next batch is taken, so that batches grow with the load.
+		runtime.Gosched()
+	}
+}
+
+// runBatch runs the ops in one transaction; if the server refused it, it
+// runs each in a transaction of its own.
+func (db *DB) runBatch(batch []*ledgerOp) {
+	live := batch[:0:0]
+	for _, op := range batch {
+		if op.err = op.ctx.Err(); op.err == nil {
+			live = append(live, op)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := db.sendBatch(live)
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return
+	case len(live) == 1 || !errors.As(err, &pgErr):
+		// The outcome of a batch that did not fail on the server is
+		// unknown: running its ops again could apply them twice.
+		for _, op := range live {
+			op.err = err
+		}
+		return
+	}
+	for _, op := range live {
+		op.err = db.sendBatch([]*ledgerOp{op})
+	}
+}
+
+// sendBatch sends the ops as one pipeline, which PostgreSQL runs as one
+// implicit transaction, and reads their rows.
+func (db *DB) sendBatch(ops []*ledgerOp) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout) // the ops' contexts were checked
+	defer cancel()
+	b := &pgx.Batch{}
+	for _, op := range ops {
+		b.Queue(op.sql, op.args...)
+	}
+	br := db.pool.SendBatch(ctx, b)
+	var err error
+	for _, op := range ops {
+		if err = op.scan(br.QueryRow()); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("ledger batch of %d: %w", len(ops), err)
+	}
+	return nil
+}
