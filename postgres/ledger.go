@@ -80,21 +80,16 @@ func (db *DB) Charge(ctx context.Context, accountID string, amount int64, operat
 	if amount < 0 {
 		return nil, mediagate.Errorf(mediagate.EINVALID, "charge of %d, want ≥ 0", amount)
 	}
-	now := db.now()
-	holdID := mediagate.NewID("hold_")
-	e := &mediagate.Entry{ID: mediagate.NewID("led_"), AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
-		Operation: operation, Reference: reference, HoldID: holdID, CreatedAt: now}
-	var available *int64
-	var wrote bool
-	err := db.write(ctx, sqlCharge, []any{accountID, amount, operation, reference, holdID, mediagate.NewID("led_"), e.ID, now},
-		func(row pgx.Row) error { return row.Scan(&available, &wrote) })
-	if err != nil {
+	c := &charge{accountID: accountID, amount: amount, operation: operation, reference: reference,
+		holdID: mediagate.NewID("hold_"), holdEntryID: mediagate.NewID("led_"), settleID: mediagate.NewID("led_"), time: db.now()}
+	if err := db.writeCharge(ctx, c); err != nil {
 		return nil, fmt.Errorf("charge %d of %s: %w", amount, accountID, err)
 	}
-	if err := spendError(accountID, amount, operation, reference, available, wrote); err != nil {
+	if err := spendError(accountID, amount, operation, reference, c.available, c.charged); err != nil {
 		return nil, err
 	}
-	return e, nil
+	return &mediagate.Entry{ID: c.settleID, AccountID: accountID, Kind: mediagate.KindSettle, Amount: amount,
+		Operation: operation, Reference: reference, HoldID: c.holdID, CreatedAt: c.time}, nil
 }
 
 // spendError is the answer to a Hold or Charge of amount that saw available

@@ -52,23 +52,12 @@ const (
 	)
 	SELECT (SELECT available FROM b), EXISTS (SELECT 1 FROM h)`
 
-	// sqlCharge: $1 account, $2 amount, $3 operation, $4 reference, $5 hold
-	// id, $6 hold entry id, $7 settle entry id, $8 time. Answers as sqlHold.
-	// The settle entry's seq is taken after the hold entry's.
-	sqlCharge = `WITH b AS (
-		SELECT balance - held AS available FROM balances WHERE account_id = $1 FOR UPDATE
-	), h AS (
-		` + insertEntry + `
-		SELECT $6::text, $1::text, 'hold', $2::bigint, $3::text, $4::text, $5::text, '', $8::timestamptz
-		FROM b WHERE b.available >= $2
-		ON CONFLICT DO NOTHING RETURNING seq
-	), s AS (
-		` + insertEntrySeq + `
-		SELECT nextval('ledger_seq'), $7::text, $1, 'settle', $2, $3, $4, $5, '', $8 FROM h
-	), u AS (
-		UPDATE balances SET balance = balance - $2 WHERE account_id = $1 AND EXISTS (SELECT 1 FROM h)
-	)
-	SELECT (SELECT available FROM b), EXISTS (SELECT 1 FROM h)`
+	// sqlCharges runs the charges of a batch given as parallel arrays:
+	// accounts, amounts, operations, references, hold ids, hold entry ids,
+	// settle entry ids and times. It answers, per charge and in order, the
+	// available credit seen under the lock (NULL: no account) and whether
+	// it charged (not, if affordable: the reference is taken).
+	sqlCharges = `SELECT available, charged FROM ledger_charges($1, $2, $3, $4, $5, $6, $7, $8)`
 
 	// sqlSettle: $1 hold id, $2 actual, $3 settle entry id, $4 release entry
 	// id, $5 time. Settles the hold if it is active, not past its deadline

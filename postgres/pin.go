@@ -90,14 +90,14 @@ func (db *DB) ChargePins(ctx context.Context, accountID string, t time.Time, pri
 			pc.Charged = min(pc.Cost, max(available, 0))
 		}
 		if pc.Charged > 0 {
-			var available *int64
-			var wrote bool
-			err := tx.QueryRow(ctx, sqlCharge, accountID, pc.Charged, mediagate.PinOperation, mediagate.PinReference(t),
-				mediagate.NewID("hold_"), mediagate.NewID("led_"), mediagate.NewID("led_"), now).Scan(&available, &wrote)
+			c := &charge{accountID: accountID, amount: pc.Charged, operation: mediagate.PinOperation,
+				reference: mediagate.PinReference(t), holdID: mediagate.NewID("hold_"),
+				holdEntryID: mediagate.NewID("led_"), settleID: mediagate.NewID("led_"), time: now}
+			err := tx.QueryRow(ctx, sqlCharges, chargeArgs([]*charge{c})...).Scan(&c.available, &c.charged)
 			if err != nil {
 				return fmt.Errorf("charge pins of %s: %w", accountID, err)
 			}
-			if err := spendError(accountID, pc.Charged, mediagate.PinOperation, mediagate.PinReference(t), available, wrote); err != nil {
+			if err := spendError(accountID, c.amount, c.operation, c.reference, c.available, c.charged); err != nil {
 				return err
 			}
 		}

@@ -40,14 +40,27 @@ const batchTimeout = time.Minute
 // errClosed answers ledger writes after Close.
 var errClosed = errors.New("postgres: database is closed")
 
-// ledgerOp is one ledger statement waiting for the writer.
+// ledgerOp is one ledger statement waiting for the writer, or one charge.
 type ledgerOp struct {
-	ctx  context.Context
-	sql  string
-	args []any
-	scan func(row pgx.Row) error // reads the op's one row; may run twice
-	err  error
-	done chan struct{}
+	ctx    context.Context
+	sql    string
+	args   []any
+	scan   func(row pgx.Row) error // reads the op's one row; may run twice
+	charge *charge                 // instead of sql, args and scan
+	err    error
+	done   chan struct{}
+}
+
+// charge is a Charge waiting for the writer, which runs the charges of a
+// batch in one call of ledger_charges (migrations/0005_ledger_charges.sql).
+type charge struct {
+	accountID, operation, reference, holdID, holdEntryID, settleID string
+	amount                                                         int64
+	time                                                           time.Time
+	// The answer: the available credit seen (nil: no account), and
+	// whether it charged.
+	available *int64
+	charged   bool
 }
 
 // write runs the op's statement in a batch of the writer and returns its
@@ -55,7 +68,17 @@ type ledgerOp struct {
 // sent, write waits for the outcome whatever ctx does, so a nil error means
 // committed.
 func (db *DB) write(ctx context.Context, sql string, args []any, scan func(pgx.Row) error) error {
-	op := &ledgerOp{ctx: ctx, sql: sql, args: args, scan: scan, done: make(chan struct{})}
+	return db.send(ctx, &ledgerOp{ctx: ctx, sql: sql, args: args, scan: scan, done: make(chan struct{})})
+}
+
+// writeCharge runs c in a batch of the writer, as write does, and sets its
+// answer.
+func (db *DB) writeCharge(ctx context.Context, c *charge) error {
+	return db.send(ctx, &ledgerOp{ctx: ctx, charge: c, done: make(chan struct{})})
+}
+
+// send hands op to the writer and waits for its outcome.
+func (db *DB) send(ctx context.Context, op *ledgerOp) error {
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
@@ -131,21 +154,25 @@ func (db *DB) runBatch(batch []*ledgerOp) {
 }
 
 // sendBatch sends the ops as one pipeline, which PostgreSQL runs as one
-// implicit transaction, and reads their rows.
+// implicit transaction, and reads their rows: the statements of the ops in
+// order, then one call of ledger_charges for all the charges.
 func (db *DB) sendBatch(ops []*ledgerOp) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout) // the ops' contexts were checked
 	defer cancel()
 	b := &pgx.Batch{}
+	var charges []*charge
 	for _, op := range ops {
-		b.Queue(op.sql, op.args...)
-	}
-	br := db.pool.SendBatch(ctx, b)
-	var err error
-	for _, op := range ops {
-		if err = op.scan(br.QueryRow()); err != nil {
-			break
+		if op.charge != nil {
+			charges = append(charges, op.charge)
+		} else {
+			b.Queue(op.sql, op.args...)
 		}
 	}
+	if len(charges) > 0 {
+		b.Queue(sqlCharges, chargeArgs(charges)...)
+	}
+	br := db.pool.SendBatch(ctx, b)
+	err := readBatch(br, ops, charges)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -153,4 +180,55 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 		return fmt.Errorf("ledger batch of %d: %w", len(ops), err)
 	}
 	return nil
+}
+
+// readBatch reads the results of sendBatch's pipeline.
+func readBatch(br pgx.BatchResults, ops []*ledgerOp, charges []*charge) error {
+	for _, op := range ops {
+		if op.charge == nil {
+			if err := op.scan(br.QueryRow()); err != nil {
+				return err
+			}
+		}
+	}
+	if len(charges) == 0 {
+		return nil
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		if i == len(charges) {
+			return fmt.Errorf("ledger_charges: more than %d rows", len(charges))
+		}
+		c := charges[i]
+		if err := rows.Scan(&c.available, &c.charged); err != nil {
+			return err
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if i != len(charges) {
+		return fmt.Errorf("ledger_charges: %d rows for %d charges", i, len(charges))
+	}
+	return nil
+}
+
+// chargeArgs are the arguments of sqlCharges for charges.
+func chargeArgs(charges []*charge) []any {
+	n := len(charges)
+	accounts, operations, references := make([]string, n), make([]string, n), make([]string, n)
+	holds, holdEntries, settles := make([]string, n), make([]string, n), make([]string, n)
+	amounts, times := make([]int64, n), make([]time.Time, n)
+	for i, c := range charges {
+		accounts[i], operations[i], references[i] = c.accountID, c.operation, c.reference
+		holds[i], holdEntries[i], settles[i] = c.holdID, c.holdEntryID, c.settleID
+		amounts[i], times[i] = c.amount, c.time
+	}
+	return []any{accounts, amounts, operations, references, holds, holdEntries, settles, times}
 }
