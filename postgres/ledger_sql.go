@@ -19,6 +19,11 @@ const insertEntrySeq = `INSERT INTO ledger_entries
 	(seq, id, account_id, kind, amount, operation, reference, hold_id, idempotency_key, created_at)`
 
 const (
+	// The locks of write.go, taken in a statement of their own before the
+	// statement of an op.
+	sqlLockAccount     = `SELECT 1 FROM balances WHERE account_id = $1 FOR UPDATE`
+	sqlLockHoldAccount = `SELECT 1 FROM balances WHERE account_id = (SELECT account_id FROM holds WHERE id = $1) FOR UPDATE`
+
 	// sqlCredit: $1 account, $2 amount, $3 operation, $4 idempotency key,
 	// $5 entry id, $6 time. Answers whether the account exists and whether
 	// the entry was written (not: the key was used).
@@ -102,7 +107,7 @@ const (
 	SELECT EXISTS (SELECT 1 FROM c)`
 
 	// sqlRefundSettled: $1 hold id, $2 its account, $3 entry id, $4
-	// idempotency key, $5 time, $6 operation. Credits back what the hold was settled for,
+	// idempotency key, $5 time, $6 operation. Run with the account locked. Credits back what the hold was settled for,
 	// if it was settled for more than nothing and not refunded before.
 	sqlRefundSettled = `WITH h AS (
 		SELECT reference, settle_seq FROM holds WHERE id = $1 AND account_id = $2 AND state = 'settled'

@@ -195,6 +195,10 @@ func (db *DB) ExpirePending(ctx context.Context, t time.Time, limit int) (int, e
 		// Accounts in one order, so that two sweepers lock their balances alike.
 		slices.SortFunc(holds, func(a, b [2]string) int { return strings.Compare(a[0]+" "+a[1], b[0]+" "+b[1]) })
 		for _, h := range holds {
+			// The account's lock first, as the ledger's writer takes it (write.go).
+			if _, err := tx.Exec(ctx, sqlLockAccount, h[0]); err != nil {
+				return fmt.Errorf("refund %s: %w", h[1], err)
+			}
 			if _, err := tx.Exec(ctx, sqlRefundSettled, h[1], h[0], mediagate.NewID("led_"), mediagate.RefundKey(h[1]), now,
 				mediagate.RefundOperation); err != nil {
 				return fmt.Errorf("refund %s: %w", h[1], err)

@@ -39,7 +39,7 @@ const (
 	sqlAdvancePins = `UPDATE objects SET pin_since = $2 WHERE id = ANY($1) AND pin_since < $2`
 	sqlSuspendPins = `UPDATE objects SET pin_since = NULL, pin_suspended_at = $2, updated_at = $2
 		WHERE account_id = $1 AND pin_since IS NOT NULL`
-	sqlLockAvailable = `SELECT balance - held FROM balances WHERE account_id = $1 FOR UPDATE`
+	sqlAvailable = `SELECT balance - held FROM balances WHERE account_id = $1`
 )
 
 // PinsDue returns at most limit accounts, after after, with pinned storage to
@@ -84,7 +84,10 @@ func (db *DB) ChargePins(ctx context.Context, accountID string, t time.Time, pri
 		pc.Cost = u.Cost(pricePerGiBDay)
 		if pc.Cost > 0 {
 			var available int64
-			if err := tx.QueryRow(ctx, sqlLockAvailable, accountID).Scan(&available); err != nil {
+			if _, err := tx.Exec(ctx, sqlLockAccount, accountID); err != nil {
+				return fmt.Errorf("lock balance of %s: %w", accountID, err)
+			}
+			if err := tx.QueryRow(ctx, sqlAvailable, accountID).Scan(&available); err != nil {
 				return fmt.Errorf("available credit of %s: %w", accountID, err)
 			}
 			pc.Charged = min(pc.Cost, max(available, 0))

@@ -12,11 +12,15 @@ import (
 )
 
 // Group commit of the ledger. Every ledger write (Credit, Hold, Settle,
-// Release, Charge) is a ledgerOp: ONE statement that never fails for a
-// domain reason. It locks its account's balances row first (SELECT … FOR
-// UPDATE in a CTE), then writes only if the state allows it (conditional
-// INSERT … ON CONFLICT DO NOTHING and UPDATE), and answers in one row what it
-// did and what it saw. One goroutine per DB, the writer, takes the ops that
+// Release) is a ledgerOp: a statement that locks its account's balances row
+// (SELECT … FOR UPDATE), then ONE statement that never fails for a domain
+// reason: it writes only if the state allows it (conditional INSERT … ON
+// CONFLICT DO NOTHING and UPDATE), and answers in one row what it did and
+// what it saw. The lock comes first, in a statement of its own, so that the
+// second statement's snapshot, taken with the lock held, sees the account
+// as its last writer left it: a data-modifying CTE that both locks a row
+// and updates it would read a row version older than the one it locked
+// (TestLedgerNodes caught it). Charges are one call per batch instead. One goroutine per DB, the writer, takes the ops that
 // are waiting and sends them as one pgx.Batch: one pipeline, one Sync, so
 // they run in PostgreSQL's implicit transaction of the pipeline and commit
 // together, one WAL flush for all of them, in one round trip.
@@ -43,6 +47,8 @@ var errClosed = errors.New("postgres: database is closed")
 // ledgerOp is one ledger statement waiting for the writer, or one charge.
 type ledgerOp struct {
 	ctx    context.Context
+	lock   string // a statement that locks the op's balances row, of lockArg
+	arg    string
 	sql    string
 	args   []any
 	scan   func(row pgx.Row) error // reads the op's one row; may run twice
@@ -67,8 +73,8 @@ type charge struct {
 // error, or ctx's if ctx ends before the writer reaches it. Once the op is
 // sent, write waits for the outcome whatever ctx does, so a nil error means
 // committed.
-func (db *DB) write(ctx context.Context, sql string, args []any, scan func(pgx.Row) error) error {
-	return db.send(ctx, &ledgerOp{ctx: ctx, sql: sql, args: args, scan: scan, done: make(chan struct{})})
+func (db *DB) write(ctx context.Context, lock, arg, sql string, args []any, scan func(pgx.Row) error) error {
+	return db.send(ctx, &ledgerOp{ctx: ctx, lock: lock, arg: arg, sql: sql, args: args, scan: scan, done: make(chan struct{})})
 }
 
 // writeCharge runs c in a batch of the writer, as write does, and sets its
@@ -165,6 +171,7 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 		if op.charge != nil {
 			charges = append(charges, op.charge)
 		} else {
+			b.Queue(op.lock, op.arg)
 			b.Queue(op.sql, op.args...)
 		}
 	}
@@ -186,6 +193,9 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 func readBatch(br pgx.BatchResults, ops []*ledgerOp, charges []*charge) error {
 	for _, op := range ops {
 		if op.charge == nil {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
 			if err := op.scan(br.QueryRow()); err != nil {
 				return err
 			}

@@ -38,9 +38,13 @@ BEGIN
 	-- scan of it.
 	accts := '{}';
 	avail := '{}';
+	-- Lock first, then read, in a statement of its own: its snapshot is
+	-- taken with the lock held, so it sees the row as the last writer left
+	-- it.
 	FOR a IN SELECT DISTINCT x FROM unnest(p_account) AS x ORDER BY x LOOP
-		SELECT b.balance - b.held INTO v FROM balances b WHERE b.account_id = a FOR UPDATE;
+		PERFORM FROM balances b WHERE b.account_id = a FOR UPDATE;
 		IF FOUND THEN
+			SELECT b.balance - b.held INTO v FROM balances b WHERE b.account_id = a;
 			accts := accts || a;
 			avail := avail || v;
 		END IF;
