@@ -1,9 +1,10 @@
 # mediagate: `make run` starts the server on the embedded default (SQLite +
-# ./data); `make test` runs every test. CI runs `make test` through .ci/run.
+# ./data); `make test` runs every test, the PostgreSQL, Redis and MinIO
+# backends' included. CI runs `make test` through .ci/run.
 
 GO ?= go
 
-.PHONY: run build test deps vet fuzz bench clean
+.PHONY: run build test deps services vet fuzz bench clean
 
 run: deps
 	$(GO) run ./cmd/mediagate serve
@@ -16,12 +17,20 @@ build: deps
 deps:
 	@bash scripts/deps.sh
 
+# services makes sure what the scale-out backends' tests talk to is there:
+# PostgreSQL and Redis running on loopback, and the pinned MinIO built into
+# .tools/bin (the tests start it themselves). A service that cannot be had
+# fails the run.
+services:
+	@bash scripts/services.sh
+	@bash scripts/minio.sh
+
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-test: deps vet
+test: deps services vet
 	$(GO) test -race -count=1 ./...
 
 # fuzz runs each fuzz target for a while (FUZZTIME, default 30s).

@@ -69,7 +69,12 @@ func handleSignParts(u *uploads) http.Handler {
 				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "part %d is out of range: this upload has parts 1 to %d", p, n))
 				return
 			}
-			out.Parts = append(out.Parts, apiv1.PartURL{Number: p, SignedURL: *u.putInstruction(o, p)})
+			in, err := u.putInstruction(r.Context(), o, p)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			out.Parts = append(out.Parts, apiv1.PartURL{Number: p, SignedURL: *in})
 		}
 		encode(w, http.StatusOK, out)
 	})

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -205,15 +206,27 @@ func (h *objects) downloadURL(r *http.Request, o *mediagate.Object, ttl time.Dur
 	if n > 0 {
 		size = n
 	}
+	// The URL first, then the charge: a URL that cannot be made costs nothing.
+	// Whole seconds, rounded up, as the URL carries them.
+	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
+	var u string
+	if p, ok := h.blobs.(mediagate.Presigner); ok && n == 0 {
+		// The whole object straight from the blob store. (A range URL
+		// comes to this server, which serves only the range granted.)
+		var err error
+		u, err = p.PresignGet(r.Context(), o.Key, min(exp.Sub(h.now()), mediagate.MaxPresignExpiry), o.Filename, o.ContentType)
+		if err != nil {
+			return "", time.Time{}, 0, fmt.Errorf("pre-sign the download of %s: %w", o.ID, err)
+		}
+	} else {
+		u = h.signer.URL(h.cfg.BaseURL, urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp,
+			ContentType: o.ContentType, Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n})
+	}
 	cost := mediagate.Cost(size, h.cfg.Prices.DownloadPerMiB, mediagate.MiB)
 	if _, err := h.ledger.Charge(r.Context(), o.AccountID, cost, "download", mediagate.NewID("dl_")); err != nil {
 		return "", time.Time{}, 0, err
 	}
-	// Whole seconds, rounded up, as the URL carries them.
-	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
-	g := urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp, ContentType: o.ContentType,
-		Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n}
-	return h.signer.URL(h.cfg.BaseURL, g), exp, cost, nil
+	return u, exp, cost, nil
 }
 
 // parseByteRange reads "bytes=FIRST-LAST" (inclusive; LAST may be left out

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -73,8 +74,9 @@ func handleCreateUpload(u *uploads) http.Handler {
 		resp := apiv1.CreateUploadResponse{Object: newObjectJSON(o)}
 		if o.UploadID != "" {
 			resp.Multipart = resp.Object.Multipart
-		} else {
-			resp.Upload = u.putInstruction(o, 0)
+		} else if resp.Upload, err = u.putInstruction(r.Context(), o, 0); err != nil {
+			writeError(w, r, err)
+			return
 		}
 		w.Header().Set("Location", "/v1/objects/"+o.ID)
 		encode(w, http.StatusCreated, resp)
@@ -162,8 +164,13 @@ func (u *uploads) choosePartSize(size, asked int64) (int64, error) {
 	return min(ps, maxPart), nil
 }
 
-// putInstruction signs the PUT of a whole object (part 0) or of one part.
-func (u *uploads) putInstruction(o *mediagate.Object, part int) *apiv1.SignedURL {
+// putInstruction signs the PUT of a whole object (part 0) or of one part:
+// straight to the blob store when it can pre-sign (S3), else to this
+// server's blob endpoint.
+func (u *uploads) putInstruction(ctx context.Context, o *mediagate.Object, part int) (*apiv1.SignedURL, error) {
+	if p, ok := u.blobs.(mediagate.Presigner); ok {
+		return presignedPut(ctx, p, o, part, u.now())
+	}
 	g := urlsign.Grant{Method: http.MethodPut, Key: o.Key, Expires: *o.ExpiresAt, MaxSize: o.Size,
 		ContentType: o.ContentType, AccountID: o.AccountID}
 	headers := map[string]string{"Content-Type": o.ContentType}
@@ -172,7 +179,35 @@ func (u *uploads) putInstruction(o *mediagate.Object, part int) *apiv1.SignedURL
 		headers = map[string]string{}
 	}
 	return &apiv1.SignedURL{Method: http.MethodPut, URL: u.signer.URL(u.cfg.BaseURL, g), Headers: headers,
-		ExpiresAt: o.ExpiresAt.UTC()}
+		ExpiresAt: o.ExpiresAt.UTC()}, nil
+}
+
+// presignedPut has the blob store sign the PUT of a whole object (part 0)
+// or of one part, valid until the upload's deadline. The store's signature
+// covers the length, and for a whole object the type and, if declared, the
+// SHA-256, so the store refuses other bytes.
+func presignedPut(ctx context.Context, p mediagate.Presigner, o *mediagate.Object, part int, now time.Time) (*apiv1.SignedURL, error) {
+	ttl := min(max(o.ExpiresAt.Sub(now), time.Second), mediagate.MaxPresignExpiry)
+	var (
+		url string
+		hdr http.Header
+		err error
+	)
+	if part == 0 {
+		url, hdr, err = p.PresignPut(ctx, o.Key, ttl, o.Size, o.ContentType, o.SHA256)
+	} else {
+		url, hdr, err = p.PresignPart(ctx, o.Key, o.UploadID, part, ttl, partLen(o.Size, o.PartSize, part))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pre-sign the upload of %s: %w", o.ID, err)
+	}
+	headers := make(map[string]string, len(hdr))
+	for k := range hdr {
+		if k != "Content-Length" && k != "Host" { // the client's HTTP library sends these itself
+			headers[k] = hdr.Get(k)
+		}
+	}
+	return &apiv1.SignedURL{Method: http.MethodPut, URL: url, Headers: headers, ExpiresAt: o.ExpiresAt.UTC()}, nil
 }
 
 // objectKey is the storage key of an object: its id under a two-character

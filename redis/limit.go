@@ -93,6 +93,9 @@ func (l *Limiter) Close() error {
 	return l.client.Close()
 }
 
+// Ping reports whether Redis answers, for /readyz.
+func (l *Limiter) Ping(ctx context.Context) error { return l.client.Ping(ctx).Err() }
+
 // Prefix returns the prefix of every key the Limiter writes.
 func (l *Limiter) Prefix() string { return l.prefix }
 

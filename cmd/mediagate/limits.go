@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"mediagate"
 	"mediagate/api"
 	"mediagate/ratelimit"
+	"mediagate/redis"
 )
 
 // limitFlags are serve's rate-limit flags.
@@ -22,7 +24,7 @@ type limitFlags struct {
 
 func (f *limitFlags) register(fs *flag.FlagSet, e *env, ed *envDefaults) {
 	f.limits = api.DefaultRateLimits()
-	fs.StringVar(&f.backend, "limits", e.envOr("MEDIAGATE_LIMITS", "memory://"), "rate-limit state: memory://, or off (env MEDIAGATE_LIMITS)")
+	fs.StringVar(&f.backend, "limits", e.envOr("MEDIAGATE_LIMITS", "memory://"), "rate-limit state: memory:// (this process), redis://HOST:PORT/DB[?prefix=P] (shared by every node), or off (env MEDIAGATE_LIMITS)")
 	for _, l := range []struct {
 		name, env, what string
 		limit           *mediagate.Limit
@@ -40,7 +42,7 @@ func (f *limitFlags) register(fs *flag.FlagSet, e *env, ed *envDefaults) {
 
 // limiter returns the limiter the flags choose (nil: limits off) and puts the
 // limits and trusted proxies into cfg.
-func (f *limitFlags) limiter(cfg *api.Config) (mediagate.Limiter, error) {
+func (f *limitFlags) limiter(ctx context.Context, cfg *api.Config) (mediagate.Limiter, error) {
 	for _, p := range splitList(f.proxies) {
 		prefix, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -59,7 +61,10 @@ func (f *limitFlags) limiter(cfg *api.Config) (mediagate.Limiter, error) {
 	case "memory://", "memory:":
 		return ratelimit.NewMemory(time.Now), nil
 	}
-	return nil, usageError("--limits %q: want memory:// or off (redis:// comes with the scale-out backends)", f.backend)
+	if strings.HasPrefix(f.backend, "redis://") || strings.HasPrefix(f.backend, "rediss://") {
+		return redis.Open(ctx, f.backend)
+	}
+	return nil, usageError("--limits %q: want memory://, redis://HOST:PORT/DB or off", f.backend)
 }
 
 // limitValue is a flag.Value for a mediagate.Limit: RATE/PERIOD[,BURST] or off.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -92,7 +93,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	blobs, err := b.openBlobs()
+	blobs, err := b.openBlobs(ctx)
 	if err != nil {
 		return err
 	}
@@ -108,20 +109,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	limiter, err := lf.limiter(&cfg)
+	limiter, err := lf.limiter(ctx, &cfg)
 	if err != nil {
 		return err
+	}
+	if c, ok := limiter.(io.Closer); ok {
+		defer c.Close()
 	}
 	handler := api.NewHandler(api.Deps{
 		Limiter: limiter,
 		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
-		Checks: map[string]api.Checker{"db": store.Ping, "blobs": func(ctx context.Context) error {
-			_, err := blobs.Stat(ctx, "readyz-probe")
-			if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
-				return nil
-			}
-			return err
-		}},
+		Checks: readyChecks(store, blobs, limiter),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -138,8 +136,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		(&sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
-			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log}).Run(ctx)
+		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
+			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log}
+		if e, ok := store.(mediagate.Elector); ok {
+			sw.RunElected(ctx, e) // one node of those sharing the store sweeps at a time
+		} else {
+			sw.Run(ctx)
+		}
 	}()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
@@ -296,4 +299,24 @@ func (d *envDefaults) err() error {
 		return usageError("%v", err)
 	}
 	return nil
+}
+
+// readyChecks are the backends /readyz asks: the store, the blob store and
+// a shared limiter.
+func readyChecks(store mediagate.Store, blobs mediagate.BlobStore, limiter mediagate.Limiter) map[string]api.Checker {
+	checks := map[string]api.Checker{"db": store.Ping, "blobs": func(ctx context.Context) error {
+		_, err := blobs.Stat(ctx, "readyz-probe")
+		if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
+			return nil
+		}
+		return err
+	}}
+	type pinger interface{ Ping(context.Context) error }
+	if p, ok := blobs.(pinger); ok {
+		checks["blobs"] = p.Ping
+	}
+	if p, ok := limiter.(pinger); ok {
+		checks["limits"] = p.Ping
+	}
+	return checks
 }

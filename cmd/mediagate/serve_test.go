@@ -169,10 +169,14 @@ func TestServeBadConfig(t *testing.T) {
 		{"bad env duration", nil, map[string]string{"MEDIAGATE_UPLOAD_TTL": "soon"}, "MEDIAGATE_UPLOAD_TTL"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"stray argument", []string{"extra"}, nil, "no arguments"},
-		{"unknown limits backend", []string{"--limits", "redis://127.0.0.1:6379"}, nil, "--limits"},
+		{"unknown limits backend", []string{"--limits", "etcd://127.0.0.1:2379"}, nil, "--limits"},
 		{"bad rate limit", []string{"--rate-read", "lots"}, nil, "not a rate limit"},
 		{"bad env rate limit", nil, map[string]string{"MEDIAGATE_RATE_WRITE": "1/0s"}, "MEDIAGATE_RATE_WRITE"},
 		{"bad trusted proxy", []string{"--trusted-proxies", "10.0.0.0/8,nope"}, nil, "trusted-proxies"},
+		// Unreachable or misconfigured shared backends fail at start, naming them.
+		{"unreachable redis", []string{"--limits", "redis://127.0.0.1:1/0"}, nil, "redis at 127.0.0.1:1"},
+		{"unreachable postgres", []string{"--db", "postgres://postgres@127.0.0.1:1/mediagate?sslmode=disable"}, nil, "127.0.0.1:1/mediagate"},
+		{"s3 without credentials", []string{"--blobs", "s3://bucket?endpoint=http://127.0.0.1:1"}, nil, "AWS_ACCESS_KEY_ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
