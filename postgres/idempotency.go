@@ -48,7 +48,7 @@ func (db *DB) Begin(ctx context.Context, accountID, key, fingerprint string, ttl
 	for range 5 {
 		b := &pgx.Batch{}
 		b.Queue(sqlDropExpiredKey, accountID, key, now)
-		b.Queue(sqlInsertIdemKey, accountID, key, fingerprint, now.Add(ttl), now)
+		b.Queue(sqlInsertIdemKey, accountID, key, fingerprint, us(now.Add(ttl)), now)
 		br := db.pool.SendBatch(ctx, b)
 		_, err := br.Exec()
 		var inserted bool

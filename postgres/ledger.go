@@ -30,7 +30,7 @@ func (db *DB) Credit(ctx context.Context, accountID string, amount int64, operat
 	e := &mediagate.Entry{ID: mediagate.NewID("led_"), AccountID: accountID, Kind: mediagate.KindCredit, Amount: amount,
 		Operation: operation, CreatedAt: now}
 	var found, wrote bool
-	err := db.write(ctx, sqlLockAccount, accountID, sqlCredit, []any{accountID, amount, operation, idempotencyKey, e.ID, now},
+	err := db.write(ctx, accountID, "", sqlCredit, []any{accountID, amount, operation, idempotencyKey, e.ID, now},
 		func(row pgx.Row) error { return row.Scan(&found, &wrote) })
 	switch {
 	case err != nil:
@@ -61,7 +61,7 @@ func (db *DB) Hold(ctx context.Context, accountID string, amount int64, operatio
 		Reference: reference, State: mediagate.HoldActive, ExpiresAt: now.Add(ttl).Truncate(time.Microsecond), CreatedAt: now}
 	var available *int64
 	var wrote bool
-	err := db.write(ctx, sqlLockAccount, accountID, sqlHold, []any{accountID, amount, operation, reference, h.ID, mediagate.NewID("led_"), now, h.ExpiresAt},
+	err := db.write(ctx, accountID, "", sqlHold, []any{accountID, amount, operation, reference, h.ID, mediagate.NewID("led_"), now, h.ExpiresAt},
 		func(row pgx.Row) error { return row.Scan(&available, &wrote) })
 	if err != nil {
 		return nil, fmt.Errorf("hold %d of %s: %w", amount, accountID, err)
@@ -122,7 +122,7 @@ func (db *DB) Settle(ctx context.Context, holdID string, actual int64) (*mediaga
 		now := db.now()
 		e := &mediagate.Entry{ID: mediagate.NewID("led_"), Kind: mediagate.KindSettle, Amount: actual, HoldID: holdID, CreatedAt: now}
 		var account, operation, reference *string
-		err := db.write(ctx, sqlLockHoldAccount, holdID, sqlSettle, []any{holdID, actual, e.ID, mediagate.NewID("led_"), now},
+		err := db.write(ctx, "", holdID, sqlSettle, []any{holdID, actual, e.ID, mediagate.NewID("led_"), now},
 			func(row pgx.Row) error { return row.Scan(&account, &operation, &reference) })
 		if err != nil {
 			return nil, fmt.Errorf("settle %s: %w", holdID, err)
@@ -162,7 +162,7 @@ func (db *DB) Settle(ctx context.Context, holdID string, actual int64) (*mediaga
 func (db *DB) Release(ctx context.Context, holdID string) error {
 	for range maxTries {
 		var released bool
-		err := db.write(ctx, sqlLockHoldAccount, holdID, sqlRelease, []any{holdID, mediagate.NewID("led_"), db.now()},
+		err := db.write(ctx, "", holdID, sqlRelease, []any{holdID, mediagate.NewID("led_"), db.now()},
 			func(row pgx.Row) error { return row.Scan(&released) })
 		if err != nil {
 			return fmt.Errorf("release %s: %w", holdID, err)

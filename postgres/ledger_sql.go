@@ -19,10 +19,13 @@ const insertEntrySeq = `INSERT INTO ledger_entries
 	(seq, id, account_id, kind, amount, operation, reference, hold_id, idempotency_key, created_at)`
 
 const (
-	// The locks of write.go, taken in a statement of their own before the
-	// statement of an op.
-	sqlLockAccount     = `SELECT 1 FROM balances WHERE account_id = $1 FOR UPDATE`
-	sqlLockHoldAccount = `SELECT 1 FROM balances WHERE account_id = (SELECT account_id FROM holds WHERE id = $1) FOR UPDATE`
+	// sqlLedgerLock locks the balances rows of the accounts $1 and of the
+	// accounts of the holds $2, in account order: the first statement of a
+	// batch (write.go).
+	sqlLedgerLock = `SELECT ledger_lock($1, $2)`
+	// sqlLockAccount locks an account's balances row, before the statements
+	// outside the writer that read and write it.
+	sqlLockAccount = `SELECT 1 FROM balances WHERE account_id = $1 FOR UPDATE`
 
 	// sqlCredit: $1 account, $2 amount, $3 operation, $4 idempotency key,
 	// $5 entry id, $6 time. Answers whether the account exists and whether

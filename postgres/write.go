@@ -12,23 +12,30 @@ import (
 )
 
 // Group commit of the ledger. Every ledger write (Credit, Hold, Settle,
-// Release) is a ledgerOp: a statement that locks its account's balances row
-// (SELECT … FOR UPDATE), then ONE statement that never fails for a domain
+// Release) is a ledgerOp: ONE statement that never fails for a domain
 // reason: it writes only if the state allows it (conditional INSERT … ON
 // CONFLICT DO NOTHING and UPDATE), and answers in one row what it did and
-// what it saw. The lock comes first, in a statement of its own, so that the
-// second statement's snapshot, taken with the lock held, sees the account
-// as its last writer left it: a data-modifying CTE that both locks a row
-// and updates it would read a row version older than the one it locked
-// (TestLedgerNodes caught it). Charges are one call per batch instead. One goroutine per DB, the writer, takes the ops that
-// are waiting and sends them as one pgx.Batch: one pipeline, one Sync, so
-// they run in PostgreSQL's implicit transaction of the pipeline and commit
-// together, one WAL flush for all of them, in one round trip.
+// what it saw. Charges, the hot path, are one call of ledger_charges per
+// batch (migrations/0005_ledger_charges.sql). One goroutine per DB, the
+// writer, takes the ops that are waiting and sends them as one pgx.Batch:
+// one pipeline, one Sync, so they run in PostgreSQL's implicit transaction
+// of the pipeline and commit together, one WAL flush for all of them, in
+// one round trip.
 //
-// If a statement fails (a deadlock with another node, a bug), PostgreSQL
-// rolls the whole pipeline back; the writer then runs each op on its own so
-// that each gets its own honest answer. Any error that is not the server's
-// (a broken connection) leaves the outcome unknown, and is every op's answer.
+// The first statement of a batch, ledger_lock, locks the balances rows of
+// every account the batch writes, in account order: the order every node
+// and the sweeper's statements lock them in, so that batches of two nodes
+// never wait on each other in a cycle. Each op's statement then takes its
+// snapshot with its account locked, and reads the account as its last
+// writer left it. (Locking in the statement that writes, in a CTE beside
+// the UPDATE, was not enough: TestLedgerNodes saw the balance's CHECK fail
+// under concurrent writers on several nodes.)
+//
+// If a statement fails (a bug, a lost lock wait), PostgreSQL rolls the
+// whole pipeline back; the writer then runs each op in a batch of its own,
+// so that each gets its own honest answer. Any error that is not the
+// server's (a broken connection) leaves the outcome unknown, and is every
+// op's answer: running the ops again could apply them twice.
 //
 // The callers read their op's row after the commit, and work out errors
 // (EPAYMENT, ECONFLICT, …) from it, or, for Settle and Release, with a
@@ -46,15 +53,15 @@ var errClosed = errors.New("postgres: database is closed")
 
 // ledgerOp is one ledger statement waiting for the writer, or one charge.
 type ledgerOp struct {
-	ctx    context.Context
-	lock   string // a statement that locks the op's balances row, of lockArg
-	arg    string
-	sql    string
-	args   []any
-	scan   func(row pgx.Row) error // reads the op's one row; may run twice
-	charge *charge                 // instead of sql, args and scan
-	err    error
-	done   chan struct{}
+	ctx     context.Context
+	account string // the account whose balance the op writes, or
+	hold    string // the hold whose account's balance it writes
+	sql     string
+	args    []any
+	scan    func(row pgx.Row) error // reads the op's one row; may run twice
+	charge  *charge                 // instead of sql, args and scan
+	err     error
+	done    chan struct{}
 }
 
 // charge is a Charge waiting for the writer, which runs the charges of a
@@ -73,8 +80,9 @@ type charge struct {
 // error, or ctx's if ctx ends before the writer reaches it. Once the op is
 // sent, write waits for the outcome whatever ctx does, so a nil error means
 // committed.
-func (db *DB) write(ctx context.Context, lock, arg, sql string, args []any, scan func(pgx.Row) error) error {
-	return db.send(ctx, &ledgerOp{ctx: ctx, lock: lock, arg: arg, sql: sql, args: args, scan: scan, done: make(chan struct{})})
+// The op writes the balance of account, or of the account of hold.
+func (db *DB) write(ctx context.Context, account, hold, sql string, args []any, scan func(pgx.Row) error) error {
+	return db.send(ctx, &ledgerOp{ctx: ctx, account: account, hold: hold, sql: sql, args: args, scan: scan, done: make(chan struct{})})
 }
 
 // writeCharge runs c in a batch of the writer, as write does, and sets its
@@ -167,11 +175,22 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 	defer cancel()
 	b := &pgx.Batch{}
 	var charges []*charge
+	var accounts, holds []string
+	for _, op := range ops {
+		switch {
+		case op.charge != nil:
+			accounts = append(accounts, op.charge.accountID)
+		case op.hold != "":
+			holds = append(holds, op.hold)
+		default:
+			accounts = append(accounts, op.account)
+		}
+	}
+	b.Queue(sqlLedgerLock, accounts, holds)
 	for _, op := range ops {
 		if op.charge != nil {
 			charges = append(charges, op.charge)
 		} else {
-			b.Queue(op.lock, op.arg)
 			b.Queue(op.sql, op.args...)
 		}
 	}
@@ -191,11 +210,11 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 
 // readBatch reads the results of sendBatch's pipeline.
 func readBatch(br pgx.BatchResults, ops []*ledgerOp, charges []*charge) error {
+	if _, err := br.Exec(); err != nil { // the lock
+		return err
+	}
 	for _, op := range ops {
 		if op.charge == nil {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
 			if err := op.scan(br.QueryRow()); err != nil {
 				return err
 			}
