@@ -138,11 +138,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
 			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log}
-		if e, ok := store.(mediagate.Elector); ok {
-			sw.RunElected(ctx, e) // one node of those sharing the store sweeps at a time
-		} else {
-			sw.Run(ctx)
-		}
+		sw.RunElected(ctx, store) // one node of those sharing the store sweeps at a time
 	}()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
