@@ -65,7 +65,7 @@ func BenchmarkMinioPut(b *testing.B) {
 		b.Run(sizeName(size), func(b *testing.B) {
 			b.SetBytes(int64(size))
 			for i := 0; b.Loop(); i++ {
-				_, err := server.admin.PutObject(b.Context(), bucket, fmt.Sprintf("bench/%d", i%8), bytes.NewReader(data), int64(size),
+				_, err := server.Admin.PutObject(b.Context(), bucket, fmt.Sprintf("bench/%d", i%8), bytes.NewReader(data), int64(size),
 					minio.PutObjectOptions{ContentType: "application/octet-stream"})
 				if err != nil {
 					b.Fatalf("PutObject: %v", err)

@@ -65,9 +65,9 @@ func TestOpenChecks(t *testing.T) {
 		name, url string
 		mention   []string
 	}{
-		{"missing bucket", storeURL("no-such-bucket", ""), []string{"no-such-bucket", server.endpoint, "does not exist"}},
-		{"wrong secret", strings.Replace(storeURL(bucket, ""), "secret_access_key="+server.secret, "secret_access_key=wrong", 1), []string{bucket, server.endpoint}},
-		{"nothing listening", strings.Replace(storeURL(bucket, ""), "127.0.0.1%3A"+server.endpoint[strings.LastIndex(server.endpoint, ":")+1:], strings.Replace(dead, ":", "%3A", 1), 1), []string{bucket, "http://" + dead}},
+		{"missing bucket", storeURL("no-such-bucket", ""), []string{"no-such-bucket", server.Endpoint, "does not exist"}},
+		{"wrong secret", strings.Replace(storeURL(bucket, ""), "secret_access_key="+server.Secret, "secret_access_key=wrong", 1), []string{bucket, server.Endpoint}},
+		{"nothing listening", strings.Replace(storeURL(bucket, ""), "127.0.0.1%3A"+server.Endpoint[strings.LastIndex(server.Endpoint, ":")+1:], strings.Replace(dead, ":", "%3A", 1), 1), []string{bucket, "http://" + dead}},
 	} {
 		_, err := s3.Open(ctx, tc.url)
 		if err == nil {
@@ -87,7 +87,7 @@ func TestOpenChecks(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	if err := server.admin.RemoveBucket(ctx, bucket); err != nil {
+	if err := server.Admin.RemoveBucket(ctx, bucket); err != nil {
 		t.Fatalf("RemoveBucket: %v", err)
 	}
 	if err := s.Ping(ctx); err == nil {

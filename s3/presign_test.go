@@ -22,7 +22,7 @@ import (
 // proxy, which passes requests on with the Host the client used.
 func newProxiedStore(t *testing.T) (*s3.BlobStore, string) {
 	t.Helper()
-	target, _ := url.Parse(server.endpoint)
+	target, _ := url.Parse(server.Endpoint)
 	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
 	t.Cleanup(proxy.Close)
 	s, _ := newStore(t, "public_endpoint", proxy.URL)
