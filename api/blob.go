@@ -145,13 +145,12 @@ func handleBlobGet(b *blobs) http.Handler {
 		if g.Length > 0 {
 			// A URL for one byte range serves that window as if it were the
 			// whole file (Range requests apply within it).
-			ra, ok := f.(io.ReaderAt)
-			if !ok || g.Offset+g.Length > info.Size {
-				writeError(w, r, fmt.Errorf("serve range %d+%d of %s (size %d, ReaderAt %v)", g.Offset, g.Length, key, info.Size, ok))
+			if g.Offset+g.Length > info.Size {
+				writeError(w, r, fmt.Errorf("serve range %d+%d of %s: the blob has %d bytes", g.Offset, g.Length, key, info.Size))
 				return
 			}
 			h.Set("ETag", fmt.Sprintf(`"%x-%x-%x-%x"`, info.ModTime.UnixNano(), info.Size, g.Offset, g.Length))
-			http.ServeContent(w, r, "", info.ModTime, io.NewSectionReader(ra, g.Offset, g.Length))
+			http.ServeContent(w, r, "", info.ModTime, window(f, g.Offset, g.Length))
 			return
 		}
 		http.ServeContent(w, r, "", info.ModTime, f)
@@ -170,4 +169,58 @@ func contentDisposition(contentType, filename string, download bool) string {
 		return v
 	}
 	return disp
+}
+
+// window returns the bytes [off, off+n) of f as a ReadSeeker of their own:
+// a SectionReader when f reads at offsets (a file), else a seekWindow.
+func window(f io.ReadSeeker, off, n int64) io.ReadSeeker {
+	if ra, ok := f.(io.ReaderAt); ok {
+		return io.NewSectionReader(ra, off, n)
+	}
+	return &seekWindow{rs: f, off: off, n: n}
+}
+
+// seekWindow is a window over a ReadSeeker (a blob in S3) that seeks the
+// blob only when its own position moved, so a sequential read is one
+// ranged read of the store.
+type seekWindow struct {
+	rs     io.ReadSeeker
+	off, n int64 // the window
+	pos    int64 // within the window
+	moved  bool  // rs is not at off+pos
+}
+
+func (w *seekWindow) Read(p []byte) (int, error) {
+	if w.pos >= w.n {
+		return 0, io.EOF
+	}
+	if w.pos == 0 || w.moved {
+		if _, err := w.rs.Seek(w.off+w.pos, io.SeekStart); err != nil {
+			return 0, err
+		}
+		w.moved = false
+	}
+	p = p[:min(int64(len(p)), w.n-w.pos)]
+	k, err := w.rs.Read(p)
+	w.pos += int64(k)
+	if err == io.EOF && w.pos < w.n {
+		err = io.ErrUnexpectedEOF
+	}
+	return k, err
+}
+
+func (w *seekWindow) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += w.pos
+	case io.SeekEnd:
+		offset += w.n
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("seek to %d: before the window", offset)
+	}
+	if offset != w.pos {
+		w.pos, w.moved = offset, true
+	}
+	return offset, nil
 }

@@ -39,7 +39,10 @@ func NewTokens(ctx context.Context, secrets mediagate.SecretStore, ttl time.Dura
 		return nil, err
 	}
 	if t.current == "" {
-		if _, err := RotateJWTKey(ctx, secrets, now()); err != nil {
+		// The first key has a fixed id, so nodes starting at once on a new
+		// database agree on it (EnsureSecret keeps the first) rather than
+		// each sign with a key the others have not loaded.
+		if err := ensureJWTKey(ctx, secrets, firstKID, now()); err != nil {
 			return nil, err
 		}
 		if err := t.reload(ctx); err != nil {
@@ -53,10 +56,18 @@ func NewTokens(ctx context.Context, secrets mediagate.SecretStore, ttl time.Dura
 // with older keys stay valid until they expire.
 func RotateJWTKey(ctx context.Context, secrets mediagate.SecretStore, now time.Time) (string, error) {
 	kid := mediagate.NewID("")[:12]
+	return kid, ensureJWTKey(ctx, secrets, kid, now)
+}
+
+// firstKID is the id of the first JWT key of a database.
+const firstKID = "first"
+
+// ensureJWTKey stores a new random key with id kid unless there is one.
+func ensureJWTKey(ctx context.Context, secrets mediagate.SecretStore, kid string, now time.Time) error {
 	value := make([]byte, 32)
 	rand.Read(value)
 	_, _, err := secrets.EnsureSecret(ctx, &mediagate.Secret{Name: jwtSecretPrefix + kid, Value: value, CreatedAt: now})
-	return kid, err
+	return err
 }
 
 func (t *Tokens) reload(ctx context.Context) error {
