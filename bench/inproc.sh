@@ -7,7 +7,10 @@
 #     the same database engine: SQLite always, PostgreSQL when ./postgres has
 #     the benchmarks (it needs the server of DESIGN.md);
 #   - rate-limiter decisions per second across 100k keys: in process always,
-#     Redis when ./redis has the benchmark.
+#     Redis when ./redis has the benchmark;
+#   - 4 KiB and 64 MiB uploads straight to MinIO through mediagate's
+#     pre-signed PUT URLs beside minio-go's PutObject (./s3; it starts the
+#     pinned MinIO that scripts/minio.sh builds).
 #
 # Knobs (environment): COUNT (runs of each, 3), BENCHTIME (per run, 2s),
 # OUT_DIR (where the raw output is kept; default: not kept).
@@ -19,18 +22,18 @@ BENCHTIME=${BENCHTIME:-2s}
 cd "$ROOT"
 
 pkgs=(./sqlite ./ratelimit)
-for p in postgres redis; do
-	if grep -qs '^func Benchmark\(Ledger\|Allow\)' "$p"/*_test.go; then pkgs+=("./$p"); fi
+for p in postgres redis s3; do
+	if grep -qs '^func Benchmark\(Ledger\|Allow\|PresignedPut\|MinioPut\)' "$p"/*_test.go; then pkgs+=("./$p"); fi
 done
 
-raw=$(timeout --kill-after=10 1800 go test -run '^$' -bench 'Ledger|Allow' -benchtime "$BENCHTIME" \
-	-count "$COUNT" "${pkgs[@]}")
+raw=$(timeout --kill-after=10 1800 go test -run '^$' -bench 'Ledger|Allow|PresignedPut|MinioPut' \
+	-benchtime "$BENCHTIME" -count "$COUNT" "${pkgs[@]}")
 if [[ -n ${OUT_DIR:-} ]]; then
 	mkdir -p "$OUT_DIR"
 	printf '%s\n' "$raw" >"$OUT_DIR/inproc.txt"
 fi
 
-echo "### In process: ledger debits and limiter decisions ($COUNT runs of $BENCHTIME each)"
+echo "### In process: ledger debits, limiter decisions, uploads to S3 ($COUNT runs of $BENCHTIME each)"
 echo
 echo "| package | benchmark | median | runs |"
 echo "| --- | --- | --- | --- |"

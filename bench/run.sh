@@ -17,7 +17,8 @@
 # DURATION (10s), WARMUP (1s), LAT_WORKERS (8: a low-concurrency latency case,
 # 0 to skip), BIG_MIB (1024), BIG_REPS (5), SMALL_COUNT (20000),
 # SMALL_WORKERS (32), PIN (1/0), TMPFS_CASE (1/0), CREATE_CASE (1/0: the
-# create-upload-only case with rate limits on), PROFILE (1/0),
+# create-upload-only case with rate limits on), SCALE_CASE (1/0: the same on
+# PostgreSQL + Redis; BENCH_REDIS, default redis://127.0.0.1:6379/0), PROFILE (1/0),
 # NGINX_BODY_BUFFER (nginx client_body_buffer_size, 1m; nginx's default is
 # 16k), BENCH_TMPDIR (disk for the data, default /var/tmp), OUT_DIR (where
 # results are kept, default a new directory under BENCH_TMPDIR), QUIET_MAX
@@ -35,6 +36,9 @@ SMALL_WORKERS=${SMALL_WORKERS:-32}
 PIN=${PIN:-1}
 TMPFS_CASE=${TMPFS_CASE:-1}
 CREATE_CASE=${CREATE_CASE:-1}
+SCALE_CASE=${SCALE_CASE:-1}
+BENCH_REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379/0}
+BENCH_PGDB=""
 # Rate limits on, high enough never to refuse: the create-upload case measures
 # the limiter's cost, not its refusals (uploadctl counts any 429).
 CREATE_RATES=(--rate-write 1000000/1s,1000000 --rate-account 1000000/1s,1000000)
@@ -77,6 +81,10 @@ cleanup() {
 	PIDS=()
 	[[ -n $WORK && -d $WORK ]] && rm -rf "$WORK"
 	[[ -n $SHM && -d $SHM ]] && rm -rf "$SHM"
+	if [[ -n $BENCH_PGDB ]]; then
+		psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $BENCH_PGDB WITH (FORCE)" || true
+		redis-cli -h 127.0.0.1 --scan --pattern "mgbench:$$:*" | xargs -r redis-cli -h 127.0.0.1 unlink >/dev/null || true
+	fi
 	return 0
 }
 trap cleanup EXIT
@@ -154,7 +162,9 @@ start_mediagate() {
 	# Rate limits off: this measures the upload path itself, not the limiter.
 	local limits=(--limits off)
 	if [[ ${MG_LIMITS:-} == on ]]; then limits=("${CREATE_RATES[@]}"); fi
+	if [[ ${MG_LIMITS:-} == redis ]]; then limits=(--limits "$BENCH_REDIS?prefix=mgbench:$$:" "${CREATE_RATES[@]}"); fi
 	local cmd=("$BIN/mediagate" serve --data "$data" --listen 127.0.0.1:0 --log-level warn "${limits[@]}")
+	if [[ -n ${MG_DB:-} ]]; then cmd+=(--db "$MG_DB"); fi
 	if [[ -n ${MG_PPROF:-} ]]; then cmd+=(--pprof "$MG_PPROF"); fi
 	if [[ -n $cpu ]]; then cmd=(taskset -c "$cpu" "${cmd[@]}"); fi
 	"${cmd[@]}" >"$out" 2>"$WORK/$name.err" &
@@ -238,6 +248,15 @@ fi
 if [[ $CREATE_CASE == 1 ]]; then
 	# Create-upload only (auth + rate limit + credit hold), limits on.
 	MG_LIMITS=on uploadctl_case "$WORKERS workers, unpinned, rate limits on (${CREATE_RATES[*]})" "" "" "$WORK/ctl-create" "$WORKERS" create
+fi
+if [[ $SCALE_CASE == 1 ]]; then
+	# The same on the scale-out backends: PostgreSQL (a database of its own,
+	# dropped at exit) and Redis for the limits.
+	bash "$ROOT/scripts/services.sh"
+	BENCH_PGDB=mgbench_$$
+	psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $BENCH_PGDB" || die "cannot create database $BENCH_PGDB"
+	MG_DB="postgres://postgres@127.0.0.1:5432/$BENCH_PGDB?sslmode=disable" MG_LIMITS=redis \
+		uploadctl_case "$WORKERS workers, unpinned, PostgreSQL + Redis, rate limits on" "" "" "$WORK/ctl-scale" "$WORKERS" create
 fi
 
 # Optional: a CPU profile of the server under the control-path load (not a
