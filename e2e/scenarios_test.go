@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"mediagate/apiv1"
+	"mediagate/client"
 )
 
 // TestCluster runs three nodes on one PostgreSQL database, one Redis and
@@ -20,6 +23,7 @@ func TestCluster(t *testing.T) {
 		// case gives its key a tight limit of its own.
 		"--rate-read", "10000/1s,10000", "--rate-write", "10000/1s,10000", "--rate-account", "10000/1s,10000")
 	t.Run("UploadAcrossNodes", func(t *testing.T) { testUploadAcrossNodes(t, c) })
+	t.Run("MultipartThroughClient", func(t *testing.T) { testMultipartThroughClient(t, c) })
 	t.Run("GlobalRateLimit", func(t *testing.T) { testGlobalRateLimit(t, c) })
 	t.Run("DebitsAcrossNodes", func(t *testing.T) { testDebitsAcrossNodes(t, c) })
 	t.Run("LeaseFailover", func(t *testing.T) { testLeaseFailover(t, c) }) // last: it kills a node
@@ -85,6 +89,32 @@ func testUploadAcrossNodes(t *testing.T, c *cluster) {
 	resp.Body.Close()
 	if !bytes.Equal(got, png[1:4]) {
 		t.Fatalf("range download: %d %q, want %q", resp.StatusCode, got, png[1:4])
+	}
+}
+
+// testMultipartThroughClient: the Go client uploads a file in parts
+// straight to MinIO through one node and downloads it through another.
+func testMultipartThroughClient(t *testing.T, c *cluster) {
+	token, _ := c.signup(t, 1, 1_000_000)
+	data := bytes.Repeat([]byte("mediagate multipart over S3\n"), 11<<20/28) // ~11 MiB: three parts of 5 MiB
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := client.New(c.nodes[1].url, token).UploadFile(t.Context(), path,
+		client.UploadOptions{MultipartThreshold: 1 << 20, PartSize: 5 << 20, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatalf("UploadFile: %v", err)
+	}
+	if o.State != "ready" || o.Size != int64(len(data)) || o.SHA256 != sum(data) {
+		t.Fatalf("uploaded %+v, want ready, %d bytes, sha256 %s", o, len(data), sum(data))
+	}
+	var got bytes.Buffer
+	if _, err := client.New(c.nodes[2].url, token).Download(t.Context(), o.ID, &got); err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("downloaded %d bytes that differ from the %d uploaded", got.Len(), len(data))
 	}
 }
 
