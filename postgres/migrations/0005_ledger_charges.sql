@@ -41,7 +41,7 @@ BEGIN
 	-- Lock first, then read, in a statement of its own: its snapshot is
 	-- taken with the lock held, so it sees the row as the last writer left
 	-- it.
-	FOR a IN SELECT DISTINCT x FROM unnest(p_account) AS x ORDER BY x LOOP
+	FOR a IN SELECT DISTINCT x COLLATE "C" FROM unnest(p_account) AS x ORDER BY 1 LOOP
 		PERFORM FROM balances b WHERE b.account_id = a FOR UPDATE;
 		IF FOUND THEN
 			SELECT b.balance - b.held INTO v FROM balances b WHERE b.account_id = a;
@@ -109,7 +109,8 @@ $$;
 
 -- ledger_lock locks, in account order, the balances rows of the accounts
 -- given and of the accounts of the holds given: the first statement of
--- every group-commit batch. Locking every account of a batch at once, in
+-- every group-commit batch. (Account order is byte order, COLLATE "C",
+-- wherever balances rows are locked.) Locking every account of a batch at once, in
 -- one order shared by every node, keeps two nodes' batches from waiting on
 -- each other in a cycle; and the statements after it take their snapshots
 -- with the locks held, so they read each account as its last writer left it.
@@ -120,11 +121,12 @@ DECLARE
 	n integer := 0;
 BEGIN
 	FOR a IN
-		SELECT x FROM unnest(p_accounts) AS x
-		UNION
-		SELECT h.account_id FROM unnest(p_holds) AS y (id) CROSS JOIN LATERAL (
-			SELECT account_id FROM holds WHERE holds.id = y.id) AS h
-		ORDER BY 1
+		SELECT u.a FROM (
+			SELECT x FROM unnest(p_accounts) AS x
+			UNION
+			SELECT h.account_id FROM unnest(p_holds) AS y (id) CROSS JOIN LATERAL (
+				SELECT account_id FROM holds WHERE holds.id = y.id) AS h
+		) AS u (a) ORDER BY u.a COLLATE "C"
 	LOOP
 		PERFORM FROM balances WHERE account_id = a FOR UPDATE;
 		IF FOUND THEN
