@@ -15,8 +15,9 @@ import (
 var _ mediagate.Ledger = (*DB)(nil)
 
 // maxTries bounds the runs of a Settle or Release that changed nothing
-// although a fresh read says it should have (a hold made after the
-// statement's snapshot was taken).
+// although a fresh read says it should have. Its statement reads the hold
+// with the account locked, so this is not expected to happen; if it does,
+// trying again is safe, for the statement changed nothing.
 const maxTries = 3
 
 // Credit adds amount (> 0) to the account's balance; a repeated

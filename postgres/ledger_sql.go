@@ -2,13 +2,16 @@ package postgres
 
 // The ledger's statements. Each is one round trip that never fails for a
 // domain reason, so that many run in one transaction without savepoints
-// (write.go). Each locks the account's balances row before anything else,
-// so the writes of one account are serialized across every node, and the
-// entries' seq (taken from ledger_seq after the lock) follows that order:
-// replaying an account's entries by seq replays its history. The schema
-// checks the invariants again (CHECK on balances, UNIQUE on references and
-// idempotency keys): a statement that would break one fails, and changes
-// nothing.
+// (write.go). Each runs after an earlier statement of its transaction
+// (ledger_lock, or sqlLockAccount) locked the balances rows it writes, so
+// its snapshot sees each account as its last writer left it; the FOR
+// UPDATE in its own first CTE then takes no new lock, and stands as the
+// check that the account exists. The writes of one account are serialized
+// across every node, and the entries' seq (taken from ledger_seq after the
+// lock) follows that order: replaying an account's entries by seq replays
+// its history. The schema checks the invariants again (CHECK on balances,
+// UNIQUE on references and idempotency keys): a statement that would break
+// one fails, and changes nothing.
 
 const entryColumns = `seq, id, account_id, kind, amount, operation, reference, hold_id, created_at`
 

@@ -63,8 +63,22 @@ func commits(tb testing.TB, pool *pgxpool.Pool) int64 {
 // BenchmarkLedgerHotAccount charges one account from benchGoroutines
 // goroutines, every charge a new reference, through the group-commit
 // writer: one pipelined batch, one commit, for the charges waiting.
-func BenchmarkLedgerHotAccount(b *testing.B) {
-	db := openTest(b, newDatabase(b))
+func BenchmarkLedgerHotAccount(b *testing.B) { benchHotAccount(b, 1) }
+
+// BenchmarkLedgerHotAccountNodes is BenchmarkLedgerHotAccount with the
+// goroutines spread over two stores on one database, as two API nodes
+// would be: their batches take turns on the account's lock.
+func BenchmarkLedgerHotAccountNodes(b *testing.B) { benchHotAccount(b, 2) }
+
+// benchHotAccount charges one account from benchGoroutines goroutines
+// spread over the given number of stores on one database.
+func benchHotAccount(b *testing.B, nodes int) {
+	dbURL := newDatabase(b)
+	dbs := make([]*DB, nodes)
+	for i := range dbs {
+		dbs[i] = openTest(b, dbURL)
+	}
+	db := dbs[0]
 	ctx := b.Context()
 	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "hot", CreatedAt: time.Now()}
 	if err := db.CreateAccount(ctx, a); err != nil {
@@ -78,8 +92,9 @@ func BenchmarkLedgerHotAccount(b *testing.B) {
 		b.Fatalf("stats: %v", err)
 	}
 	before := commits(b, db.pool)
+	var turn atomic.Int64
 	n := runDebits(b, func(ref string) error {
-		_, err := db.Charge(ctx, a.ID, 1000, "download", ref)
+		_, err := dbs[turn.Add(1)%int64(nodes)].Charge(ctx, a.ID, 1000, "download", ref)
 		return err
 	})
 	bal, err := db.Balance(ctx, a.ID)

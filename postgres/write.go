@@ -76,11 +76,10 @@ type charge struct {
 	charged   bool
 }
 
-// write runs the op's statement in a batch of the writer and returns its
-// error, or ctx's if ctx ends before the writer reaches it. Once the op is
-// sent, write waits for the outcome whatever ctx does, so a nil error means
-// committed.
-// The op writes the balance of account, or of the account of hold.
+// write runs the op's statement, which writes the balance of account or of
+// the account of hold, in a batch of the writer, and returns its error, or
+// ctx's if ctx ends before the writer reaches it. Once the op is sent, write
+// waits for the outcome whatever ctx does, so a nil error means committed.
 func (db *DB) write(ctx context.Context, account, hold, sql string, args []any, scan func(pgx.Row) error) error {
 	return db.send(ctx, &ledgerOp{ctx: ctx, account: account, hold: hold, sql: sql, args: args, scan: scan, done: make(chan struct{})})
 }
