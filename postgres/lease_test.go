@@ -43,7 +43,8 @@ func TestLease(t *testing.T) {
 		defer release()
 		taken <- time.Now()
 	}()
-	// Kill a's session from outside, as a dead node's would end.
+	// Kill a's session from outside, as a dead node's would end (only in this
+	// test's database: other tests hold leases of the same name).
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,8 @@ func TestLease(t *testing.T) {
 	defer conn.Close(context.Background())
 	var killed int
 	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND objid = $1::bigint & 4294967295`, leaseKey("sweeper")).Scan(&killed); err != nil {
+		WHERE locktype = 'advisory' AND granted AND objid = $1::bigint & 4294967295
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, leaseKey("sweeper")).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
 	if killed != 1 {
