@@ -86,6 +86,19 @@ const (
 	ByDayOperation UsageGrouping = "day,operation"
 )
 
+// UsageQuery checks a Usage query and says which groups it asks for:
+// EINVALID for another grouping or to before from.
+func UsageQuery(from, to time.Time, g UsageGrouping) (byDay, byOp bool, err error) {
+	byDay, byOp = g == ByDay || g == ByDayOperation, g == ByOperation || g == ByDayOperation
+	switch {
+	case !byDay && !byOp:
+		return false, false, Errorf(EINVALID, "group_by must be day, operation or day,operation")
+	case to.Before(from):
+		return false, false, Errorf(EINVALID, "to must not be before from")
+	}
+	return byDay, byOp, nil
+}
+
 // UsageRow is what an account was charged in one group: its day (YYYY-MM-DD,
 // UTC) and/or operation, whichever the grouping has, the sum and the count.
 type UsageRow struct {

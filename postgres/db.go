@@ -5,11 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mediagate"
+	"mediagate/internal/migration"
 )
 
 var _ mediagate.Store = (*DB)(nil)
@@ -100,11 +98,10 @@ func redact(err error, password string) string {
 // migrate applies the embedded migrations that schema_migrations does not
 // list, in one transaction, under the advisory lock migrationLock.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	list, err := migration.List(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	slices.Sort(names)
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -128,31 +125,19 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	var applied []int
-	seen := map[int]bool{}
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil || seen[version] {
-			return fmt.Errorf("migrate: %s: name must start with a version number of its own", base)
-		}
-		seen[version] = true
-		if slices.Contains(done, version) {
+	for _, m := range list {
+		if slices.Contains(done, m.Version) {
 			continue
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
 		// No arguments: the simple protocol, which runs several statements.
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			version, base, db.Now()); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
+			m.Version, m.Name, db.Now()); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
-		applied = append(applied, version)
+		applied = append(applied, m.Version)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -57,6 +57,11 @@ func New(client goredis.UniversalClient, opts Options) *Limiter {
 // server and loads the script, so an unreachable Redis fails here, not on
 // the first request. The Limiter reads the time from Redis; Close closes its
 // connections.
+//
+// A rate limit is on the path of every request, so unless the URL sets them
+// (dial_timeout, read_timeout, write_timeout, pool_timeout, max_retries) the
+// client gives up fast: a Redis that stops answering costs a request at most
+// about a second, not go-redis's defaults of several.
 func Open(ctx context.Context, rawURL string) (*Limiter, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -69,6 +74,17 @@ func Open(ctx context.Context, rawURL string) (*Limiter, error) {
 	opts, err := goredis.ParseURL(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("redis limiter: parse url %s: %w", u.Redacted(), err)
+	}
+	for name, set := range map[string]func(){
+		"dial_timeout":  func() { opts.DialTimeout = 500 * time.Millisecond },
+		"read_timeout":  func() { opts.ReadTimeout = 250 * time.Millisecond },
+		"write_timeout": func() { opts.WriteTimeout = 250 * time.Millisecond },
+		"pool_timeout":  func() { opts.PoolTimeout = 500 * time.Millisecond },
+		"max_retries":   func() { opts.MaxRetries = 1 },
+	} {
+		if !q.Has(name) {
+			set()
+		}
 	}
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	mrand "math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -484,4 +486,28 @@ func BenchmarkAllow(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
+
+// TestOpenTimesOut: a Redis that accepts connections but never answers is
+// given up on with a timeout (the limiter's short defaults), not waited for.
+func TestOpenTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent, until the listener closes
+		}
+	}()
+	_, err = redis.Open(t.Context(), "redis://"+ln.Addr().String()+"/0")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Open of a silent server: %v, want a timeout", err)
+	}
 }

@@ -6,13 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"mediagate"
+	"mediagate/internal/migration"
 )
 
 var _ mediagate.Store = (*DB)(nil)
@@ -150,11 +148,10 @@ func openPool(driver, dsn string, n int) (*sql.DB, error) {
 // migrate applies, in one transaction, the embedded migrations that the
 // schema_migrations table does not list yet.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	list, err := migration.List(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	slices.Sort(names)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -165,34 +162,22 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	var applied []int
-	seen := map[int]bool{}
-	for _, name := range names {
-		base := filepath.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil || seen[version] {
-			return fmt.Errorf("migrate: %s: name must start with a version number of its own", base)
-		}
-		seen[version] = true
+	for _, m := range list {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		if n > 0 {
 			continue
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			version, base, micros(db.Now())); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
+			m.Version, m.Name, micros(db.Now())); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
-		applied = append(applied, version)
+		applied = append(applied, m.Version)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)

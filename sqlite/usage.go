@@ -23,12 +23,9 @@ ORDER BY day, op`
 // the window: fine for the histories of today's accounts; a per-day rollup
 // table would take over for very long ones.
 func (db *DB) Usage(ctx context.Context, accountID string, from, to time.Time, groupBy mediagate.UsageGrouping) ([]mediagate.UsageRow, error) {
-	byDay, byOp := groupBy == mediagate.ByDay || groupBy == mediagate.ByDayOperation, groupBy == mediagate.ByOperation || groupBy == mediagate.ByDayOperation
-	switch {
-	case !byDay && !byOp:
-		return nil, mediagate.Errorf(mediagate.EINVALID, "group_by must be day, operation or day,operation")
-	case to.Before(from):
-		return nil, mediagate.Errorf(mediagate.EINVALID, "to must not be before from")
+	byDay, byOp, err := mediagate.UsageQuery(from, to, groupBy)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := db.r.QueryContext(ctx, usageSQL, accountID, micros(from), micros(to), byDay, byOp)
 	if err != nil {

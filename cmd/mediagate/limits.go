@@ -61,8 +61,10 @@ func (f *limitFlags) limiter(ctx context.Context, cfg *api.Config) (mediagate.Li
 	case "memory://", "memory:":
 		return ratelimit.NewMemory(time.Now), nil
 	}
-	if strings.HasPrefix(f.backend, "redis://") || strings.HasPrefix(f.backend, "rediss://") {
-		return redis.Open(ctx, f.backend)
+	for _, scheme := range []string{"redis://", "rediss://", "unix://"} {
+		if strings.HasPrefix(f.backend, scheme) {
+			return redis.Open(ctx, f.backend)
+		}
 	}
 	return nil, usageError("--limits %q: want memory://, redis://HOST:PORT/DB or off", f.backend)
 }

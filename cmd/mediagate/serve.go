@@ -17,6 +17,7 @@ import (
 
 	"mediagate"
 	"mediagate/api"
+	"mediagate/redis"
 	"mediagate/sweeper"
 	"mediagate/urlsign"
 )
@@ -109,6 +110,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	redis.LogTo(log)
 	limiter, err := lf.limiter(ctx, &cfg)
 	if err != nil {
 		return err
