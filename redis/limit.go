@@ -86,6 +86,7 @@ func Open(ctx context.Context, rawURL string) (*Limiter, error) {
 			set()
 		}
 	}
+	opts.DialerRetries, opts.DialerRetryTimeout = 1, 50*time.Millisecond // its default: 5, 100 ms apart
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
