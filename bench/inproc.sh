@@ -46,6 +46,8 @@ printf '%s\n' "$raw" | awk '
 		if (!(key in n)) order[++k] = key
 		vals[key, ++n[key]] = v
 	}
+	# num prints a rate whole, or to three significant digits when small.
+	function num(v) { return v >= 100 ? sprintf("%.0f", v) : sprintf("%.3g", v) }
 	END {
 		for (j = 1; j <= k; j++) {
 			key = order[j]; m = n[key]
@@ -53,8 +55,8 @@ printf '%s\n' "$raw" | awk '
 			for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (s[b] < s[a]) { t = s[a]; s[a] = s[b]; s[b] = t }
 			med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
 			runs = ""
-			for (a = 1; a <= m; a++) runs = runs (a > 1 ? ", " : "") sprintf("%.0f", vals[key, a])
+			for (a = 1; a <= m; a++) runs = runs (a > 1 ? ", " : "") num(vals[key, a])
 			split(key, f, "\t")
-			printf "| %s | %s | **%.0f %s** | %s |\n", f[1], f[2], med, f[3], runs
+			printf "| %s | %s | **%s %s** | %s |\n", f[1], f[2], num(med), f[3], runs
 		}
 	}'
