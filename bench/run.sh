@@ -226,7 +226,7 @@ uploadctl_case() {
 {
 	echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "- machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2/1048576 }' /proc/meminfo), kernel $(uname -r)"
-	echo "- data disk: $(df -T "$WORK" | awk 'NR==2 { print $1 " (" $2 ") mounted on " $7 }') — $WORK"
+	echo "- data disk: $(df -T "$WORK" | awk 'NR==2 { print $1 " (" $2 ") mounted on " $7 }') (BENCH_TMPDIR)"
 	echo "- $(go version), $(nginx -v 2>&1)"
 	echo "- mediagate tree: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') + $(cd "$ROOT" && git status --porcelain 2>/dev/null | grep -vc '^?? bench/' || true) changed/untracked paths outside bench/"
 	echo "- settings: WORKERS=$WORKERS DURATION=$DURATION WARMUP=$WARMUP LAT_WORKERS=$LAT_WORKERS BIG_MIB=$BIG_MIB BIG_REPS=$BIG_REPS SMALL_COUNT=$SMALL_COUNT SMALL_WORKERS=$SMALL_WORKERS PIN=$PIN TMPFS_CASE=$TMPFS_CASE CREATE_CASE=$CREATE_CASE NGINX_BODY_BUFFER=$NGINX_BODY_BUFFER"
