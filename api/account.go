@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,14 +32,10 @@ func handleAccount(accounts mediagate.AccountStore, ledger mediagate.Ledger) htt
 func handleLedger(ledger mediagate.Ledger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		limit := 100
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "limit must be 1 to 1000"))
-				return
-			}
-			limit = n
+		limit, err := queryLimit(q)
+		if err != nil {
+			writeError(w, r, err)
+			return
 		}
 		list, next, err := ledger.Entries(r.Context(), principalFrom(r.Context()).AccountID, limit, q.Get("cursor"))
 		if err != nil {

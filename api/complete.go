@@ -30,45 +30,50 @@ func handleCompleteUpload(u *uploads) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		ctx := r.Context()
-		info, err := u.assemble(ctx, o)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		sum, ct, err := u.verify(ctx, o, info)
-		if mediagate.ErrorCode(err) == mediagate.EMISMATCH || mediagate.ErrorCode(err) == mediagate.EUNSUPPORTED {
-			if _, derr := u.objects.DeleteObject(ctx, o.AccountID, o.ID, u.now()); derr == nil {
-				u.release(ctx, o)
-				purge(ctx, u.objects, u.blobs, o)
-			}
-		}
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		// Charge, then make ready: the order never serves an object that is
-		// not paid for. Settle is idempotent for the same amount, so if
-		// CompleteObject fails, or the process dies between the two, the
-		// object stays pending and a retried complete settles again (a
-		// no-op) and makes it ready. The hold outlives the upload's deadline
-		// (holdMargin), so a complete that passed the deadline check still
-		// finds it active. Both steps outlive the request: a client hanging
-		// up must not leave a charge without its object.
-		wctx := context.WithoutCancel(ctx)
-		if o.HoldID != "" { // "": an upload made before uploads were charged
-			if _, err := u.ledger.Settle(wctx, o.HoldID, u.uploadCost(info.Size)); err != nil {
-				writeError(w, r, err)
-				return
-			}
-		}
-		done, err := u.objects.CompleteObject(wctx, o.AccountID, o.ID, info.Size, sum, ct, u.now())
+		done, err := u.finish(r.Context(), o)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		encode(w, http.StatusOK, newObjectJSON(done))
 	})
+}
+
+// finish verifies what arrived for the pending object o — all parts
+// (multipart), the size, the SHA-256 when one was declared, the real content
+// type by its magic bytes — and only then settles its hold and makes it
+// ready. A mismatch deletes the object and its bytes and answers EMISMATCH or
+// EUNSUPPORTED saying what was wrong; missing bytes are ECONFLICT.
+func (u *uploads) finish(ctx context.Context, o *mediagate.Object) (*mediagate.Object, error) {
+	info, err := u.assemble(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	sum, ct, err := u.verify(ctx, o, info)
+	if mediagate.ErrorCode(err) == mediagate.EMISMATCH || mediagate.ErrorCode(err) == mediagate.EUNSUPPORTED {
+		if _, derr := u.objects.DeleteObject(ctx, o.AccountID, o.ID, u.now()); derr == nil {
+			u.release(ctx, o)
+			purge(ctx, u.objects, u.blobs, o)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Charge, then make ready: the order never serves an object that is
+	// not paid for. Settle is idempotent for the same amount, so if
+	// CompleteObject fails, or the process dies between the two, the
+	// object stays pending and a retried complete settles again (a
+	// no-op) and makes it ready. The hold outlives the upload's deadline
+	// (holdMargin), so a complete that passed the deadline check still
+	// finds it active. Both steps outlive the request: a client hanging
+	// up must not leave a charge without its object.
+	wctx := context.WithoutCancel(ctx)
+	if o.HoldID != "" { // "": an upload made before uploads were charged
+		if _, err := u.ledger.Settle(wctx, o.HoldID, u.uploadCost(info.Size)); err != nil {
+			return nil, err
+		}
+	}
+	return u.objects.CompleteObject(wctx, o.AccountID, o.ID, info.Size, sum, ct, u.now())
 }
 
 // assemble joins a multipart upload's parts, checking each is there with the

@@ -27,6 +27,9 @@ type Config struct {
 	// IdempotencyTTL is how long the answer to a request with an
 	// Idempotency-Key is kept for its retries.
 	IdempotencyTTL time.Duration
+	// JobTypes are the job types jobs may be submitted for, by name (checked
+	// with CheckJobTypes; see mediagate.JobType.WithDefaults).
+	JobTypes map[string]mediagate.JobType
 }
 
 // DefaultConfig returns the defaults of `mediagate serve`.

@@ -49,14 +49,12 @@ func handleListObjects(h *objects) http.Handler {
 			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "state must be pending, ready or deleted"))
 			return
 		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "limit must be 1 to 1000"))
-				return
-			}
-			f.Limit = n
+		limit, err := queryLimit(q)
+		if err != nil {
+			writeError(w, r, err)
+			return
 		}
+		f.Limit = limit
 		if v := q.Get("pinned"); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -209,24 +207,30 @@ func (h *objects) downloadURL(r *http.Request, o *mediagate.Object, ttl time.Dur
 	// The URL first, then the charge: a URL that cannot be made costs nothing.
 	// Whole seconds, rounded up, as the URL carries them.
 	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
-	var u string
-	if p, ok := h.blobs.(mediagate.Presigner); ok && n == 0 {
-		// The whole object straight from the blob store. (A range URL
-		// comes to this server, which serves only the range granted.)
-		var err error
-		u, err = p.PresignGet(r.Context(), o.Key, min(exp.Sub(h.now()), mediagate.MaxPresignExpiry), o.Filename, o.ContentType)
-		if err != nil {
-			return "", time.Time{}, 0, fmt.Errorf("pre-sign the download of %s: %w", o.ID, err)
-		}
-	} else {
-		u = h.signer.URL(h.cfg.BaseURL, urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp,
-			ContentType: o.ContentType, Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n})
+	u, err := h.signURL(r.Context(), o, exp, off, n)
+	if err != nil {
+		return "", time.Time{}, 0, err
 	}
 	cost := mediagate.Cost(size, h.cfg.Prices.DownloadPerMiB, mediagate.MiB)
 	if _, err := h.ledger.Charge(r.Context(), o.AccountID, cost, "download", mediagate.NewID("dl_")); err != nil {
 		return "", time.Time{}, 0, err
 	}
 	return u, exp, cost, nil
+}
+
+// signURL signs a GET of n bytes of o from off (n == 0: all of it) until
+// exp. The whole object comes straight from a blob store that can pre-sign;
+// a range comes to this server, which serves only the range granted.
+func (h *objects) signURL(ctx context.Context, o *mediagate.Object, exp time.Time, off, n int64) (string, error) {
+	if p, ok := h.blobs.(mediagate.Presigner); ok && n == 0 {
+		u, err := p.PresignGet(ctx, o.Key, min(exp.Sub(h.now()), mediagate.MaxPresignExpiry), o.Filename, o.ContentType)
+		if err != nil {
+			return "", fmt.Errorf("pre-sign the download of %s: %w", o.ID, err)
+		}
+		return u, nil
+	}
+	return h.signer.URL(h.cfg.BaseURL, urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp,
+		ContentType: o.ContentType, Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n}), nil
 }
 
 // parseByteRange reads "bytes=FIRST-LAST" (inclusive; LAST may be left out

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"mediagate"
 	"mediagate/apiv1"
@@ -33,6 +35,14 @@ func routes(d Deps) []route {
 	up := &uploads{objects: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
+	types, err := compileJobTypes(d.Config.JobTypes)
+	if err != nil {
+		panic(fmt.Sprintf("api: job types not checked with CheckJobTypes: %v", err))
+	}
+	jb := &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
+		limiter: d.Limiter, notify: d.OnJobFinished, cfg: d.Config, now: d.Now}
+	jobID := pathParam("id", "The job's id (job_…).")
+	jobs, worker := authed(mediagate.ScopeJobs), authed(mediagate.ScopeWorker)
 	id := pathParam("id", "The object's id (obj_…).")
 	// POSTs that create or charge answer a retry with the same
 	// Idempotency-Key once, with the first answer.
@@ -106,6 +116,33 @@ func routes(d Deps) []route {
 		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
 
+		{"POST /v1/jobs", jobs(idemJSON(idem, handleSubmitJob(jb))), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
+			Summary: "Submit a job: JSON naming an uploaded input, the input as the raw body (?type=, ?params=), or multipart/form-data with a file part. 202 with Location and Retry-After.",
+			Status:  202, Params: []param{idemKey, queryParam("type", "string", "Job type, for a raw body."),
+				queryParam("params", "string", "Params as a JSON object, for a raw body."),
+				queryParam("callback_url", "string", "URL POSTed the result, signed, when the job finishes (raw body).")},
+			Request: apiv1.SubmitJobRequest{}, Response: apiv1.Job{}}},
+		{"GET /v1/jobs", jobs(handleListJobs(jb)), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
+			Summary: "List the account's jobs, newest first.", Response: apiv1.JobPage{},
+			Params: []param{queryParam("state", "string", "Only jobs in this state."), queryParam("type", "string", "Only jobs of this type."),
+				queryParam("limit", "integer", "Page size, 1 to 1000 (default 100)."), queryParam("cursor", "string", "next_cursor of the previous page.")}}},
+		{"GET /v1/jobs/{id}", jobs(handleGetJob(jb)), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
+			Summary:  "A job: 202 with Retry-After while queued or running, 200 once finished, 410 once expired; polling before Retry-After is 429.",
+			Params:   []param{jobID, queryParam("wait", "string", "Long poll: hold the answer up to this long (at most 60s) for the job to finish.")},
+			Response: apiv1.Job{}}},
+		{"DELETE /v1/jobs/{id}", jobs(handleCancelJob(jb)), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
+			Summary: "Cancel a job: a queued one at once, a running one at its worker's next heartbeat.", Params: []param{jobID}, Response: apiv1.Job{}}},
+		{"POST /v1/worker/lease", worker(handleLease(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Lease queued jobs of the given types, waiting up to wait_seconds for one.", Request: apiv1.LeaseRequest{}, Response: apiv1.LeaseResponse{}}},
+		{"POST /v1/worker/jobs/{id}/heartbeat", worker(handleHeartbeat(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Extend a lease, report progress, learn of a cancel.", Params: []param{jobID}, Request: apiv1.HeartbeatRequest{}, Response: apiv1.HeartbeatResponse{}}},
+		{"POST /v1/worker/jobs/{id}/outputs", worker(handleCreateOutput(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Declare an output file and get a signed PUT for it.", Status: 201, Params: []param{jobID}, Request: apiv1.OutputRequest{}, Response: apiv1.OutputResponse{}}},
+		{"POST /v1/worker/jobs/{id}/complete", worker(handleCompleteJob(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Finish a leased job with its result and outputs (idempotent).", Params: []param{jobID}, Request: apiv1.CompleteJobRequest{}, Response: apiv1.Job{}}},
+		{"POST /v1/worker/jobs/{id}/fail", worker(handleFailJob(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "End an attempt at a leased job; retried after a backoff if retryable and attempts are left.", Params: []param{jobID}, Request: apiv1.FailJobRequest{}, Response: apiv1.Job{}}},
+
 		{"PUT /blob/{key...}", handleBlobPut(bl), operation{Tag: "blobs", Auth: "signed URL",
 			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Upload: "application/octet-stream",
 			Response: apiv1.BlobPut{},
@@ -123,6 +160,32 @@ func routes(d Deps) []route {
 }
 
 func identity(h http.Handler) http.Handler { return h }
+
+// idemJSON applies the Idempotency-Key middleware to JSON bodies, which it
+// reads whole to fingerprint; a raw or form body (an input file) with a key
+// is refused rather than buffered.
+func idemJSON(idem func(http.Handler) http.Handler, h http.Handler) http.Handler {
+	withKey := idem(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Idempotency-Key") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID,
+				"Idempotency-Key is taken on JSON submits: upload the input first, then submit it by input_object_id"))
+			return
+		}
+		withKey.ServeHTTP(w, r)
+	})
+}
+
+// CheckJobTypes reports the first job type whose params schema does not
+// compile, so a bad config fails the start.
+func CheckJobTypes(types map[string]mediagate.JobType) error {
+	_, err := compileJobTypes(types)
+	return err
+}
 
 func metricsHandler(m *Metrics) http.Handler {
 	if m == nil {

@@ -20,7 +20,11 @@ type Deps struct {
 	Metrics *Metrics
 	Checks  map[string]Checker // for /readyz, by backend name
 	Limiter mediagate.Limiter  // applies Config.Limits; nil: no rate limits
-	Now     func() time.Time
+	Jobs    mediagate.JobStore // the job queue
+	// OnJobFinished is told of every job that finishes on this node (to
+	// send its callback); nil: nothing is.
+	OnJobFinished func(*mediagate.Job)
+	Now           func() time.Time
 }
 
 // NewHandler returns the whole HTTP API as one handler.

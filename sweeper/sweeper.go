@@ -34,8 +34,16 @@ type Sweeper struct {
 	Pins        mediagate.PinStore
 	PinPrice    int64
 	PinInterval time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Jobs takes back the jobs whose worker's lease lapsed (queued again
+	// after JobBackoff, or finished when out of attempts, and then handed
+	// to JobsFinished to settle their bills) and expires finished jobs past
+	// their TTL, deleting their input and output objects unless pinned;
+	// nil: jobs are not swept.
+	Jobs         mediagate.JobStore
+	JobBackoff   time.Duration // default 10 s
+	JobsFinished func(context.Context, *mediagate.Job)
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Run sweeps once at start and then every Interval until ctx ends.
@@ -101,6 +109,9 @@ type Result struct {
 	PinAccounts   int   // accounts charged for pinned storage
 	PinCharged    int64 // micro-credits charged for pinned storage
 	PinsSuspended int   // pins suspended for want of credit
+	JobsRequeued  int   // jobs whose lease lapsed, queued again
+	JobsFailed    int   // jobs whose lease lapsed with no attempts left
+	JobsExpired   int   // finished jobs past their TTL
 	Failed        int   // purges that failed and will be retried
 }
 
@@ -145,6 +156,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	if err := s.chargePins(ctx, now(), &res); err != nil {
 		return res, err
 	}
+	if err := s.sweepJobs(ctx, now, &res); err != nil {
+		return res, err
+	}
 	failed := map[string]bool{}
 	for {
 		list, err := s.Objects.Unpurged(ctx, batch)
@@ -169,10 +183,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Failed = len(failed)
-	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts > 0 {
+	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
 			"purged", res.Purged, "failed", res.Failed, "pin_accounts", res.PinAccounts,
-			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended)
+			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended,
+			"jobs_requeued", res.JobsRequeued, "jobs_failed", res.JobsFailed, "jobs_expired", res.JobsExpired)
 	}
 	return res, nil
 }
@@ -223,4 +238,54 @@ func (s *Sweeper) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return s.Logger
+}
+
+// sweepJobs takes back lapsed leases and expires finished jobs, deleting
+// their objects (the purge that follows removes the bytes). A pinned object
+// is kept: pinning is how an owner keeps a job's input or output.
+func (s *Sweeper) sweepJobs(ctx context.Context, now func() time.Time, res *Result) error {
+	if s.Jobs == nil {
+		return nil
+	}
+	backoff := s.JobBackoff
+	if backoff <= 0 {
+		backoff = 10 * time.Second
+	}
+	for {
+		requeued, finished, err := s.Jobs.ReclaimJobs(ctx, now(), backoff, batch)
+		res.JobsRequeued += requeued
+		res.JobsFailed += len(finished)
+		for _, j := range finished {
+			if s.JobsFinished != nil {
+				s.JobsFinished(ctx, j)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if requeued+len(finished) < batch {
+			break
+		}
+	}
+	for {
+		expired, err := s.Jobs.ExpireJobs(ctx, now(), batch)
+		if err != nil {
+			return err
+		}
+		res.JobsExpired += len(expired)
+		for _, j := range expired {
+			for _, id := range append([]string{j.InputObjectID}, j.OutputObjectIDs...) {
+				o, err := s.Objects.Object(ctx, j.AccountID, id)
+				if err != nil || o.PinState() == mediagate.PinActive {
+					continue // gone already, or kept by its owner
+				}
+				if _, err := s.Objects.DeleteObject(ctx, j.AccountID, id, now()); err != nil && mediagate.ErrorCode(err) != mediagate.ENOTFOUND {
+					s.logger().Warn("deleting an expired job's object failed", "job", j.ID, "object", id, "err", err)
+				}
+			}
+		}
+		if len(expired) < batch {
+			return nil
+		}
+	}
 }

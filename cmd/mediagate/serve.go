@@ -59,7 +59,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		cfg.Prices = fc.Prices
+		cfg.Prices, cfg.JobTypes = fc.Prices, fc.JobTypes
 		if fc.SignupCredit != nil && !flagSet(fs, "signup-credit") && e.getenv("MEDIAGATE_SIGNUP_CREDIT") == "" { // flag, then env, then file
 			cfg.SignupCredit = *fc.SignupCredit
 		}
