@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mediagate"
 )
@@ -68,5 +69,38 @@ func TestServeUsesConfigFile(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&acct)
 	if acct.Balance != 12345 {
 		t.Fatalf("balance %d, want the config's signup credit 12345", acct.Balance)
+	}
+}
+
+// TestLoadJobTypes: job types come from the config file with defaults
+// filled in; a bad one fails the load, saying what is wrong.
+func TestLoadJobTypes(t *testing.T) {
+	c, err := loadConfig(writeConfig(t, `[prices]
+job_run = 777
+[job_types."audio.wavstats"]
+content_types = ["audio/wav"]
+params_schema = '{"type": "object", "properties": {"window_ms": {"type": "integer"}}}'
+timeout = "90s"
+ttl = "2h"
+`), mediagate.DefaultPrices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, ok := c.JobTypes["audio.wavstats"]
+	if !ok || jt.Name != "audio.wavstats" || jt.Price != 777 || jt.Timeout.Duration != 90*time.Second ||
+		jt.TTL.Duration != 2*time.Hour || jt.MaxAttempts != 3 || jt.MaxInputSize != 1<<30 || jt.Pool != "audio.wavstats" {
+		t.Fatalf("job type %+v", jt)
+	}
+	for name, text := range map[string]string{
+		"no content types": "[job_types.a]\nprice = 1\n",
+		"bad duration":     "[job_types.a]\ncontent_types = [\"audio/wav\"]\ntimeout = \"soon\"\n",
+		"bad schema JSON":  "[job_types.a]\ncontent_types = [\"audio/wav\"]\nparams_schema = '{'\n",
+		"bad schema":       "[job_types.a]\ncontent_types = [\"audio/wav\"]\nparams_schema = '{\"type\": 5}'\n",
+		"bad name":         "[job_types.\"A B\"]\ncontent_types = [\"audio/wav\"]\n",
+		"unknown key":      "[job_types.a]\ncontent_types = [\"audio/wav\"]\ntimout = \"1m\"\n",
+	} {
+		if _, err := loadConfig(writeConfig(t, text), mediagate.DefaultPrices()); err == nil {
+			t.Errorf("%s: loaded without error", name)
+		}
 	}
 }
