@@ -47,6 +47,8 @@ type DB struct {
 	closeMu sync.RWMutex  // held for reading while sending to ops
 	closed  bool
 
+	jobWake jobWaker // wakes leases waiting for queued jobs
+
 	// Owned by the writer goroutine: statements bound to the current transaction.
 	curTx   *sql.Tx
 	txStmts map[*sql.Stmt]*sql.Stmt

@@ -177,7 +177,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	h := api.NewHandler(api.Deps{
 		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), Tokens: tokens, Config: cfg, Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter,
+		Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter, Jobs: store,
 	})
 	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(h, w, r) })
 	hs.Start()
