@@ -43,6 +43,9 @@ func routes(d Deps) []route {
 		limiter: d.Limiter, notify: d.OnJobFinished, cfg: d.Config, now: d.Now}
 	jobID := pathParam("id", "The job's id (job_…).")
 	jobs, worker := authed(mediagate.ScopeJobs), authed(mediagate.ScopeWorker)
+	if d.Jobs == nil {
+		jobs, worker = noQueue, noQueue
+	}
 	id := pathParam("id", "The object's id (obj_…).")
 	// POSTs that create or charge answer a retry with the same
 	// Idempotency-Key once, with the first answer.
@@ -192,4 +195,11 @@ func metricsHandler(m *Metrics) http.Handler {
 		return http.NotFoundHandler()
 	}
 	return m.Handler()
+}
+
+// noQueue answers every job route of a server whose store has no queue.
+func noQueue(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, mediagate.Errorf(mediagate.EUNAVAILABLE, "this server's metadata store has no job queue"))
+	})
 }
