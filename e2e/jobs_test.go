@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mediagate/apiv1"
+	"mediagate/client"
+)
+
+// toneWAV is a second of a 1 kHz tone at -6 dBFS, 16-bit mono.
+func toneWAV() []byte {
+	const rate = 8000
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+rate*2))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(rate * 2), uint16(2), uint16(16)} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(rate*2))
+	for i := range rate {
+		binary.Write(&b, binary.LittleEndian, int16(math.Round(0.5*32767*math.Sin(2*math.Pi*1000*float64(i)/rate))))
+	}
+	return b.Bytes()
+}
+
+// buildExample builds examples/wavstats once per test.
+func buildExample(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wavstats")
+	if out, err := exec.Command("go", "build", "-o", bin, "mediagate/examples/wavstats").CombinedOutput(); err != nil {
+		t.Fatalf("go build wavstats: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startProcess starts a mediagate subcommand, stopped at cleanup.
+func startProcess(t *testing.T, name string, env []string, args ...string) *node {
+	t.Helper()
+	nd := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	nd.cmd = exec.Command(buildMediagate(t), args...)
+	nd.cmd.Env = append(os.Environ(), env...)
+	nd.cmd.Stdout, nd.cmd.Stderr = nd.out, nd.out
+	if err := nd.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { nd.cmd.Wait(); close(nd.done) }()
+	t.Cleanup(func() {
+		nd.kill()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, nd.out.String())
+		}
+	})
+	return nd
+}
+
+// TestJobsWithWorker: the embedded server (SQLite, local disk) takes WAV
+// jobs; `mediagate worker`, a separate process running examples/wavstats,
+// scores them; a worker killed mid-job loses its lease and the job runs
+// again and is charged once.
+func TestJobsWithWorker(t *testing.T) {
+	wavstats := buildExample(t)
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow.sh")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+wavstats+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "mediagate.toml")
+	if err := os.WriteFile(config, []byte(`[job_types."audio.wavstats"]
+content_types = ["audio/wav"]
+price = 5000
+params_schema = '{"type": "object", "properties": {"window_ms": {"type": "integer", "minimum": 1}}, "additionalProperties": false}'
+[job_types."audio.slow"]
+content_types = ["audio/wav"]
+price = 7000
+max_attempts = 3
+backoff = "1s"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	srv := &node{name: "serve", url: "http://" + addr}
+	*srv = *startProcess(t, "serve", nil, "serve", "--data", filepath.Join(dir, "data"), "--listen", addr, "--config", config,
+		"--signup-credit", "0", "--sweep-interval", "1s", "--limits", "off")
+	srv.url = "http://" + addr
+	waitReady(t, srv)
+	adminKey := ""
+	if i := strings.Index(srv.out.String(), "keep it safe): "); i >= 0 {
+		rest := srv.out.String()[i+len("keep it safe): "):]
+		adminKey = strings.TrimSpace(rest[:strings.IndexByte(rest, '\n')])
+	}
+	c := &cluster{nodes: []*node{srv}, adminKey: adminKey}
+	token, _ := c.signup(t, 0, 20_000)
+	var wk apiv1.Key
+	must(t, call(t, srv.url, "POST", "/v1/keys", adminKey, apiv1.CreateKeyRequest{Name: "worker", Scopes: []string{"worker"}}, &wk), 201)
+	env := []string{"MEDIAGATE_SERVER=" + srv.url, "MEDIAGATE_KEY=" + wk.Secret}
+	startProcess(t, "worker", env, "worker", "--type", "audio.wavstats", "--exec", wavstats+" {input} {params}")
+
+	user := client.New(srv.url, token)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	in := filepath.Join(dir, "tone.wav")
+	if err := os.WriteFile(in, toneWAV(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j, err := user.SubmitJobFile(ctx, "audio.wavstats", json.RawMessage(`{"window_ms": 20}`), in, "audio/wav")
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	done, err := user.WaitJob(ctx, j.ID)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	var stats struct {
+		PeakDBFS float64 `json:"peak_dbfs"`
+		Duration float64 `json:"duration_seconds"`
+	}
+	if done.Status != "succeeded" || json.Unmarshal(done.Result, &stats) != nil || math.Abs(stats.PeakDBFS+6) > 0.1 || stats.Duration != 1 {
+		t.Fatalf("job %+v, result %s", done, done.Result)
+	}
+
+	// Not a WAV: refused, nothing stored, nothing charged.
+	png := filepath.Join(dir, "x.png")
+	os.WriteFile(png, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"), 0o644)
+	if _, err := user.SubmitJobFile(ctx, "audio.wavstats", nil, png, "audio/wav"); err == nil || !strings.Contains(err.Error(), "415") && !strings.Contains(err.Error(), "unsupported") {
+		t.Fatalf("a PNG submitted as audio: %v, want 415", err)
+	}
+
+	// A worker killed -9 mid-job: the lease lapses, another worker runs it,
+	// and it is charged once.
+	w1 := startProcess(t, "slow worker 1", env, "worker", "--type", "audio.slow", "--exec", slow+" {input}")
+	sj, err := user.SubmitJobFile(ctx, "audio.slow", nil, in, "audio/wav")
+	if err != nil {
+		t.Fatalf("submit slow: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w1.out.String(), sj.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow worker never took the job")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w1.cmd.Process.Signal(syscall.SIGKILL)
+	<-w1.done
+	startProcess(t, "slow worker 2", env, "worker", "--type", "audio.slow", "--exec", slow+" {input}")
+	done, err = user.WaitJob(ctx, sj.ID)
+	if err != nil {
+		t.Fatalf("wait slow: %v", err)
+	}
+	if done.Status != "succeeded" || done.Attempts != 2 {
+		t.Fatalf("the re-leased job: %s after %d attempts, want succeeded after 2", done.Status, done.Attempts)
+	}
+	var bal apiv1.AccountBalance
+	must(t, call(t, srv.url, "GET", "/v1/account", token, nil, &bal), 200)
+	if want := int64(20_000 - 5000 - 7000); bal.Balance != want || bal.Held != 0 {
+		t.Fatalf("balance %d held %d, want %d and 0: each job charged once", bal.Balance, bal.Held, want)
+	}
+}
