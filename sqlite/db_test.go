@@ -38,6 +38,12 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestJobQueue(t *testing.T) {
+	storetest.RunJobs(t, func(t *testing.T) storetest.JobBackend {
+		return openTest(t, filepath.Join(t.TempDir(), "mediagate.db"))
+	})
+}
+
 func TestReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "nested", "dir", "mediagate.db")
