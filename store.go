@@ -12,6 +12,7 @@ type Store interface {
 	Ledger
 	PinStore
 	IdempotencyStore
+	JobStore
 	Elector // background duties run on one node of those sharing the store
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error

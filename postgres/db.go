@@ -17,6 +17,7 @@ import (
 
 	"mediagate"
 	"mediagate/internal/migration"
+	"mediagate/internal/wake"
 )
 
 var _ mediagate.Store = (*DB)(nil)
@@ -44,6 +45,13 @@ type DB struct {
 	stopped chan struct{}  // closed when the writer has returned
 	closeMu sync.RWMutex   // held for reading while sending to ops
 	closed  bool
+
+	// The job queue's wake-ups: a LISTEN connection started by the first
+	// JobsReady, stopped by Close.
+	jobWake    wake.Waker
+	listenOnce sync.Once
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 // Open connects to the PostgreSQL database at url (postgres://…), checks
@@ -166,6 +174,11 @@ func (db *DB) Close() error {
 	close(db.ops)
 	db.closeMu.Unlock()
 	<-db.stopped
+	db.listenOnce.Do(func() {}) // no listener starts after Close
+	if db.stopListen != nil {
+		db.stopListen()
+		<-db.listenDone
+	}
 	db.pool.Close()
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"mediagate"
 	"mediagate/internal/migration"
+	"mediagate/internal/wake"
 )
 
 var _ mediagate.Store = (*DB)(nil)
@@ -47,7 +48,7 @@ type DB struct {
 	closeMu sync.RWMutex  // held for reading while sending to ops
 	closed  bool
 
-	jobWake jobWaker // wakes leases waiting for queued jobs
+	jobWake wake.Waker // wakes leases waiting for queued jobs, by type
 
 	// Owned by the writer goroutine: statements bound to the current transaction.
 	curTx   *sql.Tx

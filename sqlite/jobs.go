@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"mediagate"
@@ -54,7 +53,7 @@ func (db *DB) CreateJob(ctx context.Context, j *mediagate.Job) error {
 		return fmt.Errorf("create job %s: %w", j.ID, err)
 	})
 	if err == nil {
-		db.jobWake.signal(j.Type)
+		db.jobWake.Signal(j.Type)
 	}
 	return err
 }
@@ -219,7 +218,7 @@ func (db *DB) FailJob(ctx context.Context, id, owner, msg string, retryable bool
 		return err
 	})
 	if err == nil && requeued {
-		db.jobWake.signal(j.Type)
+		db.jobWake.Signal(j.Type)
 	}
 	return j, err
 }
@@ -323,7 +322,7 @@ func (db *DB) ReclaimJobs(ctx context.Context, now time.Time, backoff time.Durat
 		return 0, nil, err
 	}
 	for _, t := range types {
-		db.jobWake.signal(t)
+		db.jobWake.Signal(t)
 	}
 	return requeued, finished, nil
 }
@@ -369,7 +368,7 @@ func (db *DB) JobStats(ctx context.Context, jobType string) (mediagate.JobStats,
 // that queues a job on this store goes through this process (SQLite has one
 // writer process), so in-process wake-ups see them all.
 func (db *DB) JobsReady(ctx context.Context, types []string) <-chan struct{} {
-	return db.jobWake.subscribe(ctx, types)
+	return db.jobWake.Subscribe(ctx, types)
 }
 
 // leasedJob reads job id in tx; ECONFLICT unless it is running and leased to
@@ -435,51 +434,4 @@ func scanJobs(rows *sql.Rows) ([]*mediagate.Job, error) {
 		list = append(list, j)
 	}
 	return list, rows.Err()
-}
-
-// jobWaker wakes the leases waiting for jobs of a type. Its zero value is
-// ready to use.
-type jobWaker struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]bool // by type
-}
-
-// subscribe returns a channel signalled when jobs of types are queued,
-// until ctx ends.
-func (w *jobWaker) subscribe(ctx context.Context, types []string) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	w.mu.Lock()
-	if w.subs == nil {
-		w.subs = map[string]map[chan struct{}]bool{}
-	}
-	for _, t := range types {
-		if w.subs[t] == nil {
-			w.subs[t] = map[chan struct{}]bool{}
-		}
-		w.subs[t][ch] = true
-	}
-	w.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, t := range types {
-			delete(w.subs[t], ch)
-			if len(w.subs[t]) == 0 {
-				delete(w.subs, t)
-			}
-		}
-	})
-	return ch
-}
-
-// signal wakes every subscriber of jobType, without blocking.
-func (w *jobWaker) signal(jobType string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for ch := range w.subs[jobType] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
 }

@@ -12,12 +12,8 @@ import (
 	"mediagate"
 )
 
-// JobBackend is a store with a job queue. (JobStore is not yet part of
-// mediagate.Store: every backend will have one, and then it will be.)
-type JobBackend interface {
-	mediagate.Store
-	mediagate.JobStore
-}
+// JobBackend is a store (with its job queue) under test.
+type JobBackend = mediagate.Store
 
 // RunJobs runs the job queue's suite against the stores open makes (new,
 // empty, closed with t.Cleanup).

@@ -115,14 +115,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	jobStore, _ := store.(mediagate.JobStore) // nil: this backend has no queue yet; job routes answer 501
 	if c, ok := limiter.(io.Closer); ok {
 		defer c.Close()
 	}
 	handler := api.NewHandler(api.Deps{
 		Limiter: limiter,
 		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
-		Checks: readyChecks(store, blobs, limiter), Jobs: jobStore,
+		Checks: readyChecks(store, blobs, limiter), Jobs: store,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -140,7 +139,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
-			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: jobStore,
+			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: store,
 			JobsFinished: func(ctx context.Context, j *mediagate.Job) {
 				api.FinishedJobBill(ctx, store, j, cfg.JobTypes[j.Type].Price)
 			}}
