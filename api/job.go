@@ -17,21 +17,35 @@ import (
 
 	"mediagate"
 	"mediagate/apiv1"
+	"mediagate/webhook"
 )
 
 // jobs holds what the job handlers (the owner's side and the worker's) share.
 type jobs struct {
-	store   mediagate.JobStore
-	objects mediagate.ObjectStore
-	blobs   mediagate.BlobStore
-	ledger  mediagate.Ledger
-	up      *uploads // outputs are uploads of the job's account
-	obj     *objects // input download URLs
-	types   map[string]*jobType
-	limiter mediagate.Limiter // the polling discipline; nil: none
-	notify  func(*mediagate.Job)
-	cfg     Config
-	now     func() time.Time
+	store    mediagate.JobStore
+	objects  mediagate.ObjectStore
+	blobs    mediagate.BlobStore
+	ledger   mediagate.Ledger
+	up       *uploads // outputs are uploads of the job's account
+	obj      *objects // input download URLs
+	types    map[string]*jobType
+	limiter  mediagate.Limiter // the polling discipline; nil: none
+	hooks    *webhook.Sender   // sends callbacks; nil: none are sent
+	hookKey  []byte            // derives the accounts' callback secrets
+	inflight chan struct{}     // callbacks under way
+	cfg      Config
+	now      func() time.Time
+}
+
+// newJobs makes what the job handlers share from the API's dependencies.
+func newJobs(d Deps, up *uploads, obj *objects) (*jobs, error) {
+	types, err := compileJobTypes(d.Config.JobTypes)
+	if err != nil {
+		return nil, err
+	}
+	return &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
+		limiter: d.Limiter, hooks: d.Webhooks, hookKey: d.WebhookKey, inflight: make(chan struct{}, maxCallbacks),
+		cfg: d.Config, now: d.Now}, nil
 }
 
 // jobType is a configured job type with its params schema compiled.
@@ -531,9 +545,7 @@ func handleCancelJob(h *jobs) http.Handler {
 // released, or refunded if it was settled) and sends its callback.
 func (h *jobs) finished(ctx context.Context, j *mediagate.Job) {
 	FinishedJobBill(context.WithoutCancel(ctx), h.ledger, j, h.price(j.Type))
-	if h.notify != nil {
-		h.notify(j)
-	}
+	h.callback(ctx, j)
 }
 
 // FinishedJobBill releases the hold of a job that finished without success,

@@ -35,12 +35,10 @@ func routes(d Deps) []route {
 	up := &uploads{objects: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
-	types, err := compileJobTypes(d.Config.JobTypes)
+	jb, err := newJobs(d, up, obj)
 	if err != nil {
 		panic(fmt.Sprintf("api: job types not checked with CheckJobTypes: %v", err))
 	}
-	jb := &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
-		limiter: d.Limiter, notify: d.OnJobFinished, cfg: d.Config, now: d.Now}
 	jobID := pathParam("id", "The job's id (job_…).")
 	jobs, worker := authed(mediagate.ScopeJobs), authed(mediagate.ScopeWorker)
 	if d.Jobs == nil {
@@ -119,6 +117,8 @@ func routes(d Deps) []route {
 		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
 
+		{"GET /v1/account/webhook-secret", anyone(handleWebhookSecret(d.WebhookKey)), operation{Tag: "jobs", Auth: "any",
+			Summary: "The secret job callbacks to this account are signed with (Mediagate-Signature).", Response: apiv1.WebhookSecret{}}},
 		{"POST /v1/jobs", jobs(idemJSON(idem, handleSubmitJob(jb))), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
 			Summary: "Submit a job: JSON naming an uploaded input, the input as the raw body (?type=, ?params=), or multipart/form-data with a file part. 202 with Location and Retry-After.",
 			Status:  202, Params: []param{idemKey, queryParam("type", "string", "Job type, for a raw body."),

@@ -7,6 +7,7 @@ import (
 
 	"mediagate"
 	"mediagate/urlsign"
+	"mediagate/webhook"
 )
 
 // Deps are what the API needs; cmd/mediagate wires them.
@@ -21,10 +22,12 @@ type Deps struct {
 	Checks  map[string]Checker // for /readyz, by backend name
 	Limiter mediagate.Limiter  // applies Config.Limits; nil: no rate limits
 	Jobs    mediagate.JobStore // the job queue
-	// OnJobFinished is told of every job that finishes on this node (to
-	// send its callback); nil: nothing is.
-	OnJobFinished func(*mediagate.Job)
-	Now           func() time.Time
+	// Webhooks sends job callbacks (through the SSRF guard); nil: none are
+	// sent. WebhookKey derives each account's callback secret; every node
+	// must have the same.
+	Webhooks   *webhook.Sender
+	WebhookKey []byte
+	Now        func() time.Time
 }
 
 // NewHandler returns the whole HTTP API as one handler.

@@ -252,9 +252,7 @@ func handleCompleteJob(h *jobs) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		if h.notify != nil {
-			h.notify(done)
-		}
+		h.callback(ctx, done)
 		encode(w, http.StatusOK, h.jobJSON(ctx, done))
 	})
 }

@@ -143,3 +143,10 @@ type FailJobRequest struct {
 	Error     string `json:"error"`
 	Retryable bool   `json:"retryable"` // try again (after a backoff) if attempts are left
 }
+
+// WebhookSecret is the answer to GET /v1/account/webhook-secret: the secret
+// the account's job callbacks are signed with, and how.
+type WebhookSecret struct {
+	Secret string `json:"secret"`
+	Scheme string `json:"scheme"`
+}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"mediagate"
 	"mediagate/apiv1"
 	"mediagate/client"
+	"mediagate/webhook"
 )
 
 // toneWAV is a second of a 1 kHz tone at -6 dBFS, 16-bit mono.
@@ -93,7 +98,7 @@ backoff = "1s"
 	addr := freeAddr(t)
 	srv := &node{name: "serve", url: "http://" + addr}
 	*srv = *startProcess(t, "serve", nil, "serve", "--data", filepath.Join(dir, "data"), "--listen", addr, "--config", config,
-		"--signup-credit", "0", "--sweep-interval", "1s", "--limits", "off")
+		"--signup-credit", "0", "--sweep-interval", "1s", "--limits", "off", "--callbacks-private")
 	srv.url = "http://" + addr
 	waitReady(t, srv)
 	adminKey := ""
@@ -115,7 +120,26 @@ backoff = "1s"
 	if err := os.WriteFile(in, toneWAV(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	j, err := user.SubmitJobFile(ctx, "audio.wavstats", json.RawMessage(`{"window_ms": 20}`), in, "audio/wav")
+	// The owner's callback receiver checks the signature with the
+	// account's webhook secret.
+	var secret apiv1.WebhookSecret
+	must(t, call(t, srv.url, "GET", "/v1/account/webhook-secret", token, nil, &secret), 200)
+	callbacks := make(chan apiv1.JobCallback, 4)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhook.Verify([]byte(secret.Secret), r.Header.Get("Mediagate-Timestamp"), r.Header.Get("Mediagate-Signature"),
+			body, time.Now(), time.Minute); err != nil {
+			t.Errorf("callback: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var cb apiv1.JobCallback
+		json.Unmarshal(body, &cb)
+		callbacks <- cb
+	}))
+	defer receiver.Close()
+	j, err := user.SubmitJob(ctx, apiv1.SubmitJobRequest{Type: "audio.wavstats", Params: json.RawMessage(`{"window_ms": 20}`),
+		InputObjectID: uploadInput(t, user, ctx, in), CallbackURL: receiver.URL + "/hook"})
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
@@ -129,6 +153,15 @@ backoff = "1s"
 	}
 	if done.Status != "succeeded" || json.Unmarshal(done.Result, &stats) != nil || math.Abs(stats.PeakDBFS+6) > 0.1 || stats.Duration != 1 {
 		t.Fatalf("job %+v, result %s", done, done.Result)
+	}
+
+	select {
+	case cb := <-callbacks:
+		if cb.Event != "job.finished" || cb.Job.ID != j.ID || cb.Job.Status != "succeeded" {
+			t.Fatalf("callback %+v", cb)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signed callback within 10s of the job finishing")
 	}
 
 	// Not a WAV: refused, nothing stored, nothing charged.
@@ -164,7 +197,18 @@ backoff = "1s"
 	}
 	var bal apiv1.AccountBalance
 	must(t, call(t, srv.url, "GET", "/v1/account", token, nil, &bal), 200)
-	if want := int64(20_000 - 5000 - 7000); bal.Balance != want || bal.Held != 0 {
+	upload := mediagate.Cost(int64(len(toneWAV())), mediagate.DefaultPrices().UploadPerMiB, mediagate.MiB) // the first input's upload
+	if want := 20_000 - 5000 - 7000 - upload; bal.Balance != want || bal.Held != 0 {
 		t.Fatalf("balance %d held %d, want %d and 0: each job charged once", bal.Balance, bal.Held, want)
 	}
+}
+
+// uploadInput uploads the file at path and returns the object's id.
+func uploadInput(t *testing.T, c *client.Client, ctx context.Context, path string) string {
+	t.Helper()
+	o, err := c.UploadFile(ctx, path, client.UploadOptions{ContentType: "audio/wav"})
+	if err != nil {
+		t.Fatalf("upload %s: %v", path, err)
+	}
+	return o.ID
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,9 +19,11 @@ import (
 
 	"mediagate"
 	"mediagate/api"
+	"mediagate/internal/safedial"
 	"mediagate/redis"
 	"mediagate/sweeper"
 	"mediagate/urlsign"
+	"mediagate/webhook"
 )
 
 func init() {
@@ -46,6 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var lf limitFlags
 	lf.register(fs, e, ed)
 	configPath := fs.String("config", e.getenv("MEDIAGATE_CONFIG"), "TOML file with the price list and signup_credit (env MEDIAGATE_CONFIG)")
+	privateCallbacks := fs.Bool("callbacks-private", ed.bool("MEDIAGATE_CALLBACKS_PRIVATE", false), "let job callbacks reach private and loopback addresses (off: public unicast only, against request forgery) (env MEDIAGATE_CALLBACKS_PRIVATE)")
 	pprofAddr := fs.String("pprof", e.getenv("MEDIAGATE_PPROF"), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (env MEDIAGATE_PPROF)")
 	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
@@ -118,11 +123,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if c, ok := limiter.(io.Closer); ok {
 		defer c.Close()
 	}
-	handler := api.NewHandler(api.Deps{
+	deps := api.Deps{
 		Limiter: limiter,
 		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
 		Checks: readyChecks(store, blobs, limiter), Jobs: store,
-	})
+		Webhooks:   &webhook.Sender{Client: safedial.Client(safedial.Dialer{AllowPrivate: *privateCallbacks}, 30*time.Second), Logger: log},
+		WebhookKey: derive(master, "webhooks"),
+	}
+	handler := api.NewHandler(deps)
+	jobFinished, err := api.JobFinisher(deps)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -140,9 +152,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
 			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: store,
-			JobsFinished: func(ctx context.Context, j *mediagate.Job) {
-				api.FinishedJobBill(ctx, store, j, cfg.JobTypes[j.Type].Price)
-			}}
+			JobsFinished: jobFinished}
 		sw.RunElected(ctx, store) // one node of those sharing the store sweeps at a time
 	}()
 	if *pprofAddr != "" {
@@ -273,6 +283,8 @@ func envValue[T any](d *envDefaults, name string, def T, parse func(string) (T, 
 	return t
 }
 
+func (d *envDefaults) bool(name string, def bool) bool { return envValue(d, name, def, strconv.ParseBool) }
+
 func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
 	return envValue(d, name, def, func(v string) (time.Duration, error) {
 		t, err := time.ParseDuration(v)
@@ -320,4 +332,11 @@ func readyChecks(store mediagate.Store, blobs mediagate.BlobStore, limiter media
 		checks["limits"] = p.Ping
 	}
 	return checks
+}
+
+// derive is a key for one purpose, derived from the node's master secret.
+func derive(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
