@@ -283,7 +283,9 @@ func envValue[T any](d *envDefaults, name string, def T, parse func(string) (T, 
 	return t
 }
 
-func (d *envDefaults) bool(name string, def bool) bool { return envValue(d, name, def, strconv.ParseBool) }
+func (d *envDefaults) bool(name string, def bool) bool {
+	return envValue(d, name, def, strconv.ParseBool)
+}
 
 func (d *envDefaults) duration(name string, def time.Duration) time.Duration {
 	return envValue(d, name, def, func(v string) (time.Duration, error) {
