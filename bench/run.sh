@@ -10,6 +10,9 @@
 #      nginx (Debian package, WebDAV PUT, static GET), 1 GiB and 20,000 × 4 KiB.
 #   3. in process (bench/inproc.sh): hot-account ledger debits beside a naive
 #      ledger, limiter decisions, per backend (INPROC_CASE=0 skips them).
+#   4. the job queue (bench/jobqueue): no-op jobs through mediagate's queue on
+#      PostgreSQL and SQLite beside River on the same PostgreSQL (JOBQ_CASE=0
+#      skips it; JOBQ_JOBS jobs, default 20000).
 #
 # Every server is a child of this script on a free 127.0.0.1 port and is
 # stopped on exit; every load loop is bounded in count and time, and each
@@ -353,17 +356,27 @@ if [[ ${INPROC_CASE:-1} == 1 ]]; then
 	OUT_DIR=$OUT_DIR bash "$ROOT/bench/inproc.sh" >"$OUT_DIR/inproc.md"
 fi
 
-# 4. The table.
+# 4. The job queue beside River (bench/jobqueue), on the same PostgreSQL.
+if [[ ${JOBQ_CASE:-1} == 1 ]]; then
+	bash "$ROOT/scripts/services.sh"
+	wait_quiet "job queue"
+	log "job queue: mediagate (PostgreSQL, SQLite) and River ..."
+	(cd "$ROOT" && timeout --kill-after=10 1200 go run ./bench/jobqueue -jobs "${JOBQ_JOBS:-20000}") >"$OUT_DIR/jobqueue.md"
+fi
+
+# 5. The table.
 {
 	echo "## Benchmark run"
 	echo
 	cat "$OUT_DIR/machine.md"
 	echo
 	"$BIN/report" "$RESULTS"
-	if [[ -s $OUT_DIR/inproc.md ]]; then
-		cat "$OUT_DIR/inproc.md"
-		echo
-	fi
+	for f in inproc.md jobqueue.md; do
+		if [[ -s $OUT_DIR/$f ]]; then
+			cat "$OUT_DIR/$f"
+			echo
+		fi
+	done
 	if [[ -s $OUT_DIR/background.txt ]]; then
 		echo "Background load seen before benchmarks (other processes on this shared machine):"
 		echo
