@@ -62,6 +62,23 @@ type Job struct {
 	UpdatedAt       time.Time
 }
 
+// PrepareNew checks a job about to be created and sets what a store sets:
+// State queued, no attempts, UpdatedAt = CreatedAt, and "{}" for no params.
+// Stores call it in CreateJob.
+func (j *Job) PrepareNew() error {
+	switch {
+	case j.ID == "" || j.AccountID == "" || j.Type == "" || j.InputObjectID == "":
+		return Errorf(EINVALID, "job id, account, type and input are required")
+	case j.MaxAttempts < 1:
+		return Errorf(EINVALID, "max attempts %d, want ≥ 1", j.MaxAttempts)
+	}
+	j.State, j.Attempts, j.UpdatedAt = JobQueued, 0, j.CreatedAt
+	if len(j.Params) == 0 {
+		j.Params = json.RawMessage("{}")
+	}
+	return nil
+}
+
 // JobFilter selects and pages an account's jobs. Zero values mean "any".
 type JobFilter struct {
 	State  JobState

@@ -24,21 +24,30 @@ func owner(ctx context.Context, workerID string) (string, error) {
 	return p.KeyID + "/" + workerID, nil
 }
 
+// workerRequest decodes a worker's request and names its lease owner (from
+// the worker_id idOf reads); on a bad request it has answered and ok is false.
+func workerRequest[T any](w http.ResponseWriter, r *http.Request, idOf func(*T) string) (req *T, who string, ok bool) {
+	v, err := decode[T](w, r)
+	if err == nil {
+		who, err = owner(r.Context(), idOf(&v))
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return nil, "", false
+	}
+	return &v, who, true
+}
+
 // handleLease hands a worker up to max queued jobs of its types, waiting up
 // to wait_seconds for one; each comes with a signed URL for its input.
 func handleLease(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := decode[apiv1.LeaseRequest](w, r)
-		if err != nil {
-			writeError(w, r, err)
+		req, who, ok := workerRequest(w, r, func(q *apiv1.LeaseRequest) string { return q.WorkerID })
+		if !ok {
 			return
 		}
-		who, err := owner(ctx, req.WorkerID)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
+		var err error
 		switch {
 		case len(req.Types) == 0 || len(req.Types) > 32:
 			err = mediagate.Errorf(mediagate.EINVALID, "types must list 1 to 32 job types")
@@ -127,17 +136,12 @@ func (h *jobs) leasedJSON(ctx context.Context, j *mediagate.Job) (apiv1.LeasedJo
 func handleHeartbeat(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := decode[apiv1.HeartbeatRequest](w, r)
-		if err != nil {
-			writeError(w, r, err)
+		req, who, ok := workerRequest(w, r, func(q *apiv1.HeartbeatRequest) string { return q.WorkerID })
+		if !ok {
 			return
 		}
-		who, err := owner(ctx, req.WorkerID)
-		if err == nil && (req.Progress < 0 || req.Progress > 1) {
-			err = mediagate.Errorf(mediagate.EINVALID, "progress must be 0 to 1")
-		}
-		if err != nil {
-			writeError(w, r, err)
+		if req.Progress < 0 || req.Progress > 1 {
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "progress must be 0 to 1"))
 			return
 		}
 		j, err := h.store.HeartbeatJob(ctx, r.PathValue("id"), who, req.Progress, leaseTTL, h.now())
@@ -159,14 +163,8 @@ func handleHeartbeat(h *jobs) http.Handler {
 func handleCreateOutput(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := decode[apiv1.OutputRequest](w, r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		who, err := owner(ctx, req.WorkerID)
-		if err != nil {
-			writeError(w, r, err)
+		req, who, ok := workerRequest(w, r, func(q *apiv1.OutputRequest) string { return q.WorkerID })
+		if !ok {
 			return
 		}
 		// The command has finished when its outputs go up: progress 1, and
@@ -201,20 +199,16 @@ func handleCreateOutput(h *jobs) http.Handler {
 func handleCompleteJob(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := decode[apiv1.CompleteJobRequest](w, r)
-		if err != nil {
-			writeError(w, r, err)
+		req, who, ok := workerRequest(w, r, func(q *apiv1.CompleteJobRequest) string { return q.WorkerID })
+		if !ok {
 			return
 		}
-		who, err := owner(ctx, req.WorkerID)
-		if err == nil && (len(req.Result) == 0 || !json.Valid(req.Result)) {
-			err = mediagate.Errorf(mediagate.EINVALID, "result must be a JSON value")
-		}
-		if err == nil && len(req.Outputs) > 100 {
-			err = mediagate.Errorf(mediagate.EINVALID, "a job has at most 100 outputs")
-		}
-		if err != nil {
-			writeError(w, r, err)
+		switch {
+		case len(req.Result) == 0 || !json.Valid(req.Result):
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "result must be a JSON value"))
+			return
+		case len(req.Outputs) > 100:
+			writeError(w, r, mediagate.Errorf(mediagate.EINVALID, "a job has at most 100 outputs"))
 			return
 		}
 		id := r.PathValue("id")
@@ -280,14 +274,8 @@ func (h *jobs) finishOutput(ctx context.Context, j *mediagate.Job, id string) er
 func handleFailJob(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := decode[apiv1.FailJobRequest](w, r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		who, err := owner(ctx, req.WorkerID)
-		if err != nil {
-			writeError(w, r, err)
+		req, who, ok := workerRequest(w, r, func(q *apiv1.FailJobRequest) string { return q.WorkerID })
+		if !ok {
 			return
 		}
 		msg := strings.TrimSpace(req.Error)

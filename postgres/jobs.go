@@ -25,15 +25,8 @@ const jobColumns = `id, account_id, type, state, params, input_object_id, output
 
 // CreateJob stores a new queued job and notifies every node's waiting leases.
 func (db *DB) CreateJob(ctx context.Context, j *mediagate.Job) error {
-	if j.ID == "" || j.AccountID == "" || j.Type == "" || j.InputObjectID == "" {
-		return mediagate.Errorf(mediagate.EINVALID, "job id, account, type and input are required")
-	}
-	if j.MaxAttempts < 1 {
-		return mediagate.Errorf(mediagate.EINVALID, "max attempts %d, want ≥ 1", j.MaxAttempts)
-	}
-	j.State, j.Attempts, j.UpdatedAt = mediagate.JobQueued, 0, j.CreatedAt
-	if len(j.Params) == 0 {
-		j.Params = json.RawMessage("{}")
+	if err := j.PrepareNew(); err != nil {
+		return err
 	}
 	// One statement: the insert and the notification (sent at commit).
 	_, err := db.pool.Exec(ctx, `WITH ins AS (

@@ -26,15 +26,8 @@ const finishedStates = `('succeeded', 'failed', 'canceled')`
 
 // CreateJob stores a new queued job and wakes the leases waiting for its type.
 func (db *DB) CreateJob(ctx context.Context, j *mediagate.Job) error {
-	if j.ID == "" || j.AccountID == "" || j.Type == "" || j.InputObjectID == "" {
-		return mediagate.Errorf(mediagate.EINVALID, "job id, account, type and input are required")
-	}
-	if j.MaxAttempts < 1 {
-		return mediagate.Errorf(mediagate.EINVALID, "max attempts %d, want ≥ 1", j.MaxAttempts)
-	}
-	j.State, j.Attempts, j.UpdatedAt = mediagate.JobQueued, 0, j.CreatedAt
-	if len(j.Params) == 0 {
-		j.Params = json.RawMessage("{}")
+	if err := j.PrepareNew(); err != nil {
+		return err
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO jobs (id, account_id, type, state, params, input_object_id, max_attempts,
