@@ -71,19 +71,9 @@ func startProcess(t *testing.T, name string, env []string, args ...string) *node
 	return nd
 }
 
-// TestJobsWithWorker: the embedded server (SQLite, local disk) takes WAV
-// jobs; `mediagate worker`, a separate process running examples/wavstats,
-// scores them; a worker killed mid-job loses its lease and the job runs
-// again and is charged once.
-func TestJobsWithWorker(t *testing.T) {
-	wavstats := buildExample(t)
-	dir := t.TempDir()
-	slow := filepath.Join(dir, "slow.sh")
-	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+wavstats+" \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(dir, "mediagate.toml")
-	if err := os.WriteFile(config, []byte(`[job_types."audio.wavstats"]
+// jobsConfig is the config file of the job tests: the example job type and
+// a slow one (the same program after a 3 s sleep).
+const jobsConfig = `[job_types."audio.wavstats"]
 content_types = ["audio/wav"]
 price = 5000
 params_schema = '{"type": "object", "properties": {"window_ms": {"type": "integer", "minimum": 1}}, "additionalProperties": false}'
@@ -92,13 +82,26 @@ content_types = ["audio/wav"]
 price = 7000
 max_attempts = 3
 backoff = "1s"
-`), 0o644); err != nil {
+`
+
+// writeJobsConfig writes the config file and returns its path and flags.
+func writeJobsConfig(t *testing.T) []string {
+	t.Helper()
+	config := filepath.Join(t.TempDir(), "mediagate.toml")
+	if err := os.WriteFile(config, []byte(jobsConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return []string{"--config", config, "--signup-credit", "0", "--sweep-interval", "1s", "--callbacks-private"}
+}
+
+// TestJobsWithWorker: the embedded server (SQLite, local disk) runs the
+// jobs scenario.
+func TestJobsWithWorker(t *testing.T) {
+	dir := t.TempDir()
 	addr := freeAddr(t)
 	srv := &node{name: "serve", url: "http://" + addr}
-	*srv = *startProcess(t, "serve", nil, "serve", "--data", filepath.Join(dir, "data"), "--listen", addr, "--config", config,
-		"--signup-credit", "0", "--sweep-interval", "1s", "--limits", "off", "--callbacks-private")
+	*srv = *startProcess(t, "serve", nil, append([]string{"serve", "--data", filepath.Join(dir, "data"), "--listen", addr,
+		"--limits", "off"}, writeJobsConfig(t)...)...)
 	srv.url = "http://" + addr
 	waitReady(t, srv)
 	adminKey := ""
@@ -106,11 +109,34 @@ backoff = "1s"
 		rest := srv.out.String()[i+len("keep it safe): "):]
 		adminKey = strings.TrimSpace(rest[:strings.IndexByte(rest, '\n')])
 	}
-	c := &cluster{nodes: []*node{srv}, adminKey: adminKey}
+	jobsScenario(t, &cluster{nodes: []*node{srv}, adminKey: adminKey})
+}
+
+// TestJobsOnCluster: the same scenario on two nodes sharing PostgreSQL,
+// Redis and MinIO; submits, polls, workers and callbacks spread over both.
+func TestJobsOnCluster(t *testing.T) {
+	jobsScenario(t, startCluster(t, 2, append(writeJobsConfig(t),
+		"--rate-read", "10000/1s,10000", "--rate-write", "10000/1s,10000", "--rate-account", "10000/1s,10000")...))
+}
+
+// jobsScenario: WAV jobs are submitted (raw and by object) and scored by
+// `mediagate worker`, a separate process running examples/wavstats, with a
+// signed callback; a PNG is refused; a worker killed -9 mid-job loses its
+// lease and the job runs again on another worker and is charged once. With
+// several nodes the user talks to the first, the workers to the last.
+func jobsScenario(t *testing.T, c *cluster) {
+	wavstats := buildExample(t)
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow.sh")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+wavstats+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, workerNode := c.nodes[0], c.nodes[len(c.nodes)-1]
+	adminKey := c.adminKey
 	token, _ := c.signup(t, 0, 20_000)
 	var wk apiv1.Key
 	must(t, call(t, srv.url, "POST", "/v1/keys", adminKey, apiv1.CreateKeyRequest{Name: "worker", Scopes: []string{"worker"}}, &wk), 201)
-	env := []string{"MEDIAGATE_SERVER=" + srv.url, "MEDIAGATE_KEY=" + wk.Secret}
+	env := []string{"MEDIAGATE_SERVER=" + workerNode.url, "MEDIAGATE_KEY=" + wk.Secret}
 	startProcess(t, "worker", env, "worker", "--type", "audio.wavstats", "--exec", wavstats+" {input} {params}")
 
 	user := client.New(srv.url, token)
