@@ -213,7 +213,7 @@ func jobsScenario(t *testing.T, c *cluster) {
 	}
 	w1.cmd.Process.Signal(syscall.SIGKILL)
 	<-w1.done
-	startProcess(t, "slow worker 2", env, "worker", "--type", "audio.slow", "--exec", slow+" {input}")
+	w2 := startProcess(t, "slow worker 2", env, "worker", "--type", "audio.slow", "--exec", slow+" {input}")
 	done, err = user.WaitJob(ctx, sj.ID)
 	if err != nil {
 		t.Fatalf("wait slow: %v", err)
@@ -221,6 +221,29 @@ func jobsScenario(t *testing.T, c *cluster) {
 	if done.Status != "succeeded" || done.Attempts != 2 {
 		t.Fatalf("the re-leased job: %s after %d attempts, want succeeded after 2", done.Status, done.Attempts)
 	}
+	// A cancel reaches the worker running the job at its next heartbeat:
+	// the command is killed and the job ends canceled, charged nothing.
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cj, err := user.SubmitJobFile(ctx, "audio.slow", nil, in, "audio/wav")
+	if err != nil {
+		t.Fatalf("submit the job to cancel: %v", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(w2.out.String(), cj.ID); {
+		if time.Now().After(deadline) {
+			t.Fatal("no worker took the job to cancel")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := user.CancelJob(ctx, cj.ID); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	done, err = user.WaitJob(ctx, cj.ID)
+	if err != nil || done.Status != "canceled" || !strings.Contains(w2.out.String(), "canceled by its owner") {
+		t.Fatalf("the canceled running job: %+v, %v (the worker must have stopped the command)", done, err)
+	}
+
 	var bal apiv1.AccountBalance
 	must(t, call(t, srv.url, "GET", "/v1/account", token, nil, &bal), 200)
 	upload := mediagate.Cost(int64(len(toneWAV())), mediagate.DefaultPrices().UploadPerMiB, mediagate.MiB) // the first input's upload
