@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"mime/multipart"
 	"net/url"
 	"testing"
 	"time"
@@ -277,4 +278,44 @@ func TestJobRetryCancelAndLapse(t *testing.T) {
 	if len(page.Jobs) != 2 {
 		t.Fatalf("%d canceled jobs listed, want 2", len(page.Jobs))
 	}
+}
+
+// TestJobSubmitForm: a job submitted as multipart/form-data, its fields
+// before the file part, is queued like a raw one; a form without a file is
+// refused.
+func TestJobSubmitForm(t *testing.T) {
+	s := newJobServer(t)
+	tok, acct := s.funded(t, "a@example.com", 20_000)
+	form := func(fields map[string]string, file []byte) ([]byte, string) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		for _, k := range []string{"type", "params"} {
+			if v, ok := fields[k]; ok {
+				mw.WriteField(k, v)
+			}
+		}
+		if file != nil {
+			fw, _ := mw.CreateFormFile("file", "take1.wav")
+			fw.Write(file)
+		}
+		mw.Close()
+		return b.Bytes(), mw.FormDataContentType()
+	}
+	body, ct := form(map[string]string{"type": "audio.stats", "params": `{"window_ms": 20}`}, wav(500))
+	var j apiv1.Job
+	s.do(t, "POST", "/v1/jobs", tok, body, "Content-Type", ct).status(t, 202).json(t, &j)
+	if j.Status != "queued" || string(j.Params) != `{"window_ms":20}` {
+		t.Fatalf("form submit: %+v", j)
+	}
+	var o apiv1.Object
+	s.do(t, "GET", "/v1/objects/"+j.InputObjectID, tok, nil).status(t, 200).json(t, &o)
+	if o.Filename != "take1.wav" || o.ContentType != "audio/wav" || o.Size != int64(len(wav(500))) {
+		t.Fatalf("the form's input object: %+v", o)
+	}
+	s.balance(t, acct, 20_000, jobPrice)
+	body, ct = form(map[string]string{"type": "audio.stats"}, nil)
+	s.do(t, "POST", "/v1/jobs", tok, body, "Content-Type", ct).problem(t, 400, mediagate.EINVALID)
+	body, ct = form(map[string]string{"type": "audio.stats"}, pngBytes)
+	s.do(t, "POST", "/v1/jobs", tok, body, "Content-Type", ct).problem(t, 415, mediagate.EUNSUPPORTED)
+	s.balance(t, acct, 20_000, jobPrice)
 }
