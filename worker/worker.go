@@ -11,7 +11,9 @@
 //     file it left in {outdir} becomes an output object of the job;
 //   - exit 2: the input is unusable (bad format); the job fails at once;
 //   - any other exit, or the job's time limit: the attempt fails and the
-//     server retries the job while attempts last.
+//     server retries the job while attempts last;
+//   - optionally, lines "PROGRESS 0.42" (0..1) on stderr: the progress the
+//     heartbeats report. The rest of stderr ends up in a failure's message.
 //
 // While a command runs the worker heartbeats; when the owner cancels the job
 // (or the worker loses its lease) the command's process group is killed. On
@@ -29,13 +31,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -131,9 +136,10 @@ func run(ctx context.Context, cfg Config, lj apiv1.LeasedJob) {
 	log.Info("running")
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	var progress atomic.Uint64 // math.Float64bits of the last PROGRESS line
 	var hb sync.WaitGroup
-	hb.Go(func() { heartbeat(ctx, cfg, lj, cancel, log) })
-	res, outputs, err := execute(ctx, cfg, lj)
+	hb.Go(func() { heartbeat(ctx, cfg, lj, &progress, cancel, log) })
+	res, outputs, err := execute(ctx, cfg, lj, &progress)
 	cancel(nil)
 	hb.Wait()
 	report := context.WithoutCancel(ctx)
@@ -163,7 +169,7 @@ func run(ctx context.Context, cfg Config, lj apiv1.LeasedJob) {
 
 // heartbeat keeps the lease until ctx ends, and cancels the run when the
 // owner canceled the job or the lease is lost.
-func heartbeat(ctx context.Context, cfg Config, lj apiv1.LeasedJob, cancel context.CancelCauseFunc, log *slog.Logger) {
+func heartbeat(ctx context.Context, cfg Config, lj apiv1.LeasedJob, progress *atomic.Uint64, cancel context.CancelCauseFunc, log *slog.Logger) {
 	every := time.Duration(max(lj.HeartbeatEvery, 1)) * time.Second
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -173,7 +179,7 @@ func heartbeat(ctx context.Context, cfg Config, lj apiv1.LeasedJob, cancel conte
 			return
 		case <-t.C:
 		}
-		resp, err := cfg.Client.Heartbeat(ctx, lj.ID, cfg.WorkerID, 0)
+		resp, err := cfg.Client.Heartbeat(ctx, lj.ID, cfg.WorkerID, math.Float64frombits(progress.Load()))
 		var apiErr *client.Error
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
@@ -195,7 +201,7 @@ var errBadInput = errors.New("the input is unusable")
 
 // execute downloads the input, runs the command and uploads the outputs,
 // and returns the result and the output object ids.
-func execute(ctx context.Context, cfg Config, lj apiv1.LeasedJob) (json.RawMessage, []string, error) {
+func execute(ctx context.Context, cfg Config, lj apiv1.LeasedJob, progress *atomic.Uint64) (json.RawMessage, []string, error) {
 	dir, err := os.MkdirTemp("", "mediagate-job-")
 	if err != nil {
 		return nil, nil, err
@@ -221,7 +227,7 @@ func execute(ctx context.Context, cfg Config, lj apiv1.LeasedJob) (json.RawMessa
 	if cfg.Timeout > 0 && (timeout <= 0 || cfg.Timeout < timeout) {
 		timeout = cfg.Timeout
 	}
-	stdout, err := command(ctx, cfg.Exec, map[string]string{"{input}": input, "{params}": params, "{outdir}": outdir}, dir, timeout)
+	stdout, err := command(ctx, cfg.Exec, map[string]string{"{input}": input, "{params}": params, "{outdir}": outdir}, dir, timeout, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,8 +243,9 @@ func execute(ctx context.Context, cfg Config, lj apiv1.LeasedJob) (json.RawMessa
 }
 
 // command runs the template with its words replaced, in dir, for at most
-// timeout, in a process group of its own that is killed if ctx ends.
-func command(ctx context.Context, template string, words map[string]string, dir string, timeout time.Duration) ([]byte, error) {
+// timeout, in a process group of its own that is killed if ctx ends. Lines
+// "PROGRESS 0.42" on its stderr are stored in progress.
+func command(ctx context.Context, template string, words map[string]string, dir string, timeout time.Duration, progress *atomic.Uint64) ([]byte, error) {
 	args := strings.Fields(template)
 	for i, a := range args {
 		for k, v := range words {
@@ -257,7 +264,7 @@ func command(ctx context.Context, template string, words map[string]string, dir 
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	var stdout limitedBuffer
-	var stderr tailBuffer
+	stderr := stderrWriter{progress: progress}
 	stdout.max = maxResult
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -383,15 +390,48 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-// tailBuffer keeps the last 4 KiB written, for error messages.
-type tailBuffer struct{ b []byte }
+// stderrWriter keeps the last 4 KiB of a command's stderr, for error
+// messages, and stores the value of its progress lines ("PROGRESS 0.42",
+// 0..1) in progress.
+type stderrWriter struct {
+	tail     []byte
+	line     []byte // the line being written, while short enough to be a progress line
+	long     bool   // the line being written is too long to be one
+	progress *atomic.Uint64
+}
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 4096 {
-		t.b = t.b[len(t.b)-4096:]
+func (w *stderrWriter) Write(p []byte) (int, error) {
+	w.tail = append(w.tail, p...)
+	if len(w.tail) > 4096 {
+		w.tail = w.tail[len(w.tail)-4096:]
+	}
+	for rest := p; len(rest) > 0; {
+		chunk, after, nl := bytes.Cut(rest, []byte{'\n'})
+		if w.long = w.long || len(w.line)+len(chunk) > 64; !w.long {
+			w.line = append(w.line, chunk...)
+		}
+		if !nl {
+			break
+		}
+		if v, ok := parseProgress(string(w.line)); ok && !w.long && w.progress != nil {
+			w.progress.Store(math.Float64bits(v))
+		}
+		w.line, w.long, rest = w.line[:0], false, after
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string { return strings.TrimSpace(string(t.b)) }
+func (w *stderrWriter) String() string { return strings.TrimSpace(string(w.tail)) }
+
+// parseProgress reads a progress line, "PROGRESS 0.42", clamped to 0..1.
+func parseProgress(line string) (float64, bool) {
+	v, ok := strings.CutPrefix(strings.TrimSpace(line), "PROGRESS ")
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) {
+		return 0, false
+	}
+	return min(max(f, 0), 1), true
+}
