@@ -4,7 +4,7 @@
 //
 //	mediagate worker --type audio.wavstats --exec 'wavstats {input} {params}'
 //
-// It reads 16- and 24-bit PCM WAV files with any number of channels. The
+// It reads 16- and 24-bit PCM WAV files, mono or stereo. The
 // optional second argument is a params file, a JSON object: {"window_ms": 50}
 // sets the analysis window of the noise estimate. An input that is not such
 // a WAV exits 2 (the worker then fails the job without retrying it).
@@ -42,39 +42,48 @@ type Params struct {
 }
 
 // errFormat is an input that is not a WAV wavstats reads.
-var errFormat = errors.New("not a 16- or 24-bit PCM WAV file")
+var errFormat = errors.New("not a 16- or 24-bit PCM WAV file, mono or stereo")
 
-func main() {
-	if len(os.Args) < 2 || len(os.Args) > 3 {
-		fmt.Fprintln(os.Stderr, "usage: wavstats FILE.wav [PARAMS.json]")
-		os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run measures the file args[0] with the params file args[1], if any, and
+// returns the exit code: 2 for an input (or params) it cannot use, 1 for
+// other errors.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 || len(args) > 2 {
+		fmt.Fprintln(stderr, "usage: wavstats FILE.wav [PARAMS.json]")
+		return 2
 	}
 	p := Params{WindowMS: 50}
-	if len(os.Args) == 3 {
-		b, err := os.ReadFile(os.Args[2])
+	if len(args) == 2 {
+		b, err := os.ReadFile(args[1])
 		if err == nil {
 			err = json.Unmarshal(b, &p)
 		}
 		if err != nil || p.WindowMS < 1 || p.WindowMS > 10_000 {
-			fmt.Fprintf(os.Stderr, "wavstats: bad params (want {\"window_ms\": 1..10000}): %v\n", err)
-			os.Exit(2)
+			fmt.Fprintf(stderr, "wavstats: bad params (want {\"window_ms\": 1..10000}): %v\n", err)
+			return 2
 		}
 	}
-	f, err := os.Open(os.Args[1])
+	f, err := os.Open(args[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "wavstats:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "wavstats:", err)
+		return 1
 	}
 	defer f.Close()
 	st, err := Analyze(f, p)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "wavstats:", err)
+		fmt.Fprintln(stderr, "wavstats:", err)
 		if errors.Is(err, errFormat) {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
-	json.NewEncoder(os.Stdout).Encode(st)
+	if err := json.NewEncoder(stdout).Encode(st); err != nil {
+		fmt.Fprintln(stderr, "wavstats:", err)
+		return 1
+	}
+	return 0
 }
 
 // Analyze reads a WAV file from r and measures it.
@@ -108,7 +117,7 @@ func Analyze(r io.Reader, p Params) (Stats, error) {
 				format = binary.LittleEndian.Uint16(b[24:])
 			}
 		case "data":
-			if format != 1 || (st.BitsPerSample != 16 && st.BitsPerSample != 24) || st.Channels < 1 || st.SampleRate < 1 {
+			if format != 1 || (st.BitsPerSample != 16 && st.BitsPerSample != 24) || st.Channels < 1 || st.Channels > 2 || st.SampleRate < 1 {
 				return Stats{}, errFormat
 			}
 			return measure(io.LimitReader(r, size), st, p)
