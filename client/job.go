@@ -62,6 +62,18 @@ func (c *Client) SubmitJobFile(ctx context.Context, jobType string, params json.
 	return &out, nil
 }
 
+// Job returns job id as it is now: queued or running (Status says which),
+// or finished. A poll sooner than the Retry-After the server last answered
+// is an *Error with Status 429; WaitJob keeps those pauses by itself.
+func (c *Client) Job(ctx context.Context, id string) (*Job, error) {
+	j, _, retry, err := c.GetJob(ctx, id, 0)
+	if err == nil && j == nil {
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Title: http.StatusText(http.StatusTooManyRequests),
+			Detail: "polled before the Retry-After the server gave; ask again in " + retry.String()}
+	}
+	return j, err
+}
+
 // GetJob asks for job id once. done is false while the job is queued or
 // running, and retry is then the Retry-After the server asked the client to
 // keep before asking again.

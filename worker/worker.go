@@ -63,6 +63,9 @@ type Config struct {
 // maxResult bounds a command's stdout, the job's result.
 const maxResult = 1 << 20
 
+// maxOutputs is how many output files a job may have (the server's limit).
+const maxOutputs = 100
+
 // errStopped is the cause of a run cut short because the worker stops.
 var errStopped = errors.New("the worker is stopping")
 
@@ -319,6 +322,9 @@ func uploadOutputs(ctx context.Context, cfg Config, jobID, dir string) ([]string
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	if len(entries) > maxOutputs {
+		return nil, fmt.Errorf("the command left %d files in {outdir}; a job has at most %d outputs", len(entries), maxOutputs)
 	}
 	var ids []string
 	for _, e := range entries {
