@@ -17,7 +17,8 @@ func init() {
 
 const jobsUsage = `usage: mediagate jobs submit --type T [--params JSON] [--callback URL] FILE | --object ID
        mediagate jobs get ID        (once; exits 0 whatever the state)
-       mediagate jobs wait ID       (until it finishes, keeping the server's Retry-After; prints it)
+       mediagate jobs wait ID       (until it finishes, keeping the server's Retry-After; prints its result,
+                                     its outputs on stderr; exits 1 if it failed or was canceled)
        mediagate jobs ls [--state S] [--type T]
        mediagate jobs cancel ID
 `
@@ -91,12 +92,12 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		}
 		switch sub {
 		case "get":
-			j, _, _, err = cl.GetJob(ctx, rest[0], 0)
-			if j == nil && err == nil {
-				return fmt.Errorf("jobs get: polled too early; wait for the Retry-After the server gave")
-			}
+			j, err = cl.Job(ctx, rest[0])
 		case "wait":
-			j, err = cl.WaitJob(ctx, rest[0])
+			if j, err = cl.WaitJob(ctx, rest[0]); err != nil {
+				return err
+			}
+			return printResult(e, j)
 		case "cancel":
 			j, err = cl.CancelJob(ctx, rest[0])
 		}
@@ -105,4 +106,23 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return printJSON(e, j)
+}
+
+// printResult prints a finished job's result, and its outputs on stderr, or
+// says why it did not succeed.
+func printResult(e *env, j *apiv1.Job) error {
+	if j.Status != "succeeded" {
+		if j.Error != "" {
+			return fmt.Errorf("job %s %s: %s", j.ID, j.Status, j.Error)
+		}
+		return fmt.Errorf("job %s %s", j.ID, j.Status)
+	}
+	for _, o := range j.Outputs {
+		fmt.Fprintf(e.stderr, "output %s  %s  %s  %s\n", o.ObjectID, o.Filename, o.ContentType, fmtBytes(o.Size))
+	}
+	res := j.Result
+	if len(res) == 0 {
+		res = json.RawMessage("null")
+	}
+	return printJSON(e, res)
 }
