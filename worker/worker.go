@@ -74,7 +74,9 @@ var errStopped = errors.New("the worker is stopping")
 var errCanceled = errors.New("the job was canceled")
 
 // Run leases and runs jobs until ctx ends, then lets running jobs finish for
-// the grace period and hands back the ones that do not.
+// the grace period and hands back the ones that do not. It returns an error
+// if the server refuses the key (401 or 403): leasing again would not help;
+// jobs already running are then still finished.
 func Run(ctx context.Context, cfg Config) error {
 	if len(cfg.Types) == 0 || strings.TrimSpace(cfg.Exec) == "" || cfg.Client == nil || cfg.WorkerID == "" {
 		return errors.New("worker: a client, a worker id, job types and a command are required")
@@ -93,6 +95,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stopRuns(nil)
 	slots := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
+	var refused error
 	for ctx.Err() == nil {
 		select {
 		case slots <- struct{}{}:
@@ -100,6 +103,12 @@ func Run(ctx context.Context, cfg Config) error {
 			continue
 		}
 		jobs, err := cfg.Client.Lease(ctx, cfg.WorkerID, cfg.Types, 1, 30)
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden) {
+			<-slots
+			refused = fmt.Errorf("the server refuses this worker's key: %w", err)
+			break
+		}
 		if err != nil {
 			<-slots
 			if ctx.Err() == nil {
@@ -126,11 +135,15 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(cfg.Grace):
-		stopRuns(errStopped)
-		<-done
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(cfg.Grace):
+			stopRuns(errStopped)
+			<-done
+		}
 	}
-	return nil
+	return refused
 }
 
 // run runs one leased job to its end and reports it.

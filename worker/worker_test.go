@@ -385,3 +385,17 @@ func TestParseProgress(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusedKeyStops(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"status":403,"code":"forbidden","detail":"the key lacks the worker scope"}`)
+	}))
+	defer srv.Close()
+	err := Run(context.Background(), Config{Client: client.New(srv.URL, "mg_x"), WorkerID: "w1", Types: []string{"t"},
+		Exec: "true", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "worker scope") {
+		t.Fatalf("Run=%v, want the refusal", err)
+	}
+}
