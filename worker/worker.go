@@ -23,6 +23,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -360,7 +361,8 @@ func uploadOutputs(ctx context.Context, cfg Config, jobID, dir string) ([]string
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Name(), err)
 		}
-		req, err := http.NewRequestWithContext(ctx, out.Upload.Method, out.Upload.URL, bytes.NewReader(b))
+		method := cmp.Or(out.Upload.Method, http.MethodPut)
+		req, err := http.NewRequestWithContext(ctx, method, out.Upload.URL, bytes.NewReader(b))
 		if err != nil {
 			return nil, err
 		}

@@ -103,7 +103,7 @@ func newFakeServer(t *testing.T, input []byte, heartbeatEvery int64) *fakeServer
 		f.outputs[id] = req
 		f.mu.Unlock()
 		writeJSON(w, http.StatusCreated, apiv1.OutputResponse{ObjectID: id, Upload: apiv1.SignedURL{
-			Method: http.MethodPut, URL: f.URL + "/blob/" + id, Headers: map[string]string{"Content-Type": req.ContentType}}})
+			URL: f.URL + "/blob/" + id, Headers: map[string]string{"Content-Type": req.ContentType}}}) // no method: PUT
 	})
 	mux.HandleFunc("PUT /blob/{id}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
