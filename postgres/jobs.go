@@ -320,13 +320,16 @@ func collectJobs(rows pgx.Rows) ([]*mediagate.Job, error) {
 // JobsReady subscribes to the wake-ups of types, from every node through
 // LISTEN, until ctx ends.
 func (db *DB) JobsReady(ctx context.Context, types []string) <-chan struct{} {
+	// Subscribe first, so that the listener's first connect wakes this
+	// subscriber too: a job queued before LISTEN took hold is not missed.
+	ch := db.jobWake.Subscribe(ctx, types)
 	db.listenOnce.Do(func() {
 		lctx, cancel := context.WithCancel(context.Background())
 		db.stopListen = cancel
 		db.listenDone = make(chan struct{})
 		go db.listen(lctx)
 	})
-	return db.jobWake.Subscribe(ctx, types)
+	return ch
 }
 
 // listen holds a connection of its own LISTENing on jobsChannel and hands
