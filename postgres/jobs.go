@@ -352,7 +352,9 @@ func (db *DB) listen(ctx context.Context) {
 					db.jobWake.Signal(n.Payload)
 				}
 			}
-			conn.Close(context.Background())
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(cctx) // bounded: the server may be gone
+			cancel()
 		}
 		select {
 		case <-ctx.Done():

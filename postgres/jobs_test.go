@@ -232,6 +232,44 @@ func TestJobsReadyReconnect(t *testing.T) {
 	wait("of a job queued on another node, after the reconnect", time.Second)
 }
 
+// TestJobsReadyClose: Close stops the listener and ends its connection;
+// a JobsReady after Close starts none.
+func TestJobsReadyClose(t *testing.T) {
+	url := newDatabase(t)
+	db := openTest(t, url)
+	ready := db.JobsReady(t.Context(), []string{"audio"})
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listener did not wake its subscriber on connecting")
+	}
+	conn := admin(t)
+	defer conn.Close(context.Background())
+	listeners := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = $1 AND query = 'LISTEN `+jobsChannel+`'`, db.pool.Config().ConnConfig.Database).Scan(&n); err != nil {
+			t.Fatalf("pg_stat_activity: %v", err)
+		}
+		return n
+	}
+	if n := listeners(); n != 1 {
+		t.Fatalf("%d listening backends before Close, want 1", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db.JobsReady(t.Context(), []string{"audio"})
+	// The backend exits just after the client hangs up.
+	for i := 0; listeners() != 0; i++ {
+		if i == 50 {
+			t.Fatal("a backend still LISTENs 1s after Close")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // BenchmarkJobQueue runs no-op jobs through the queue: benchProducers
 // goroutines enqueue, benchConsumers lease up to benchBatch at a time
 // (waiting on JobsReady when the queue is empty) and complete each; the
