@@ -41,9 +41,9 @@ type DB struct {
 	where   string // host:port/database, for messages; never the password
 	applied []int  // migration versions this Open applied
 
-	ops     chan *ledgerOp // to the ledger writer
-	stopped chan struct{}  // closed when the writer has returned
-	closeMu sync.RWMutex   // held for reading while sending to ops
+	ops     chan *writeOp // to the writer (write.go)
+	stopped chan struct{} // closed when the writer has returned
+	closeMu sync.RWMutex  // held for reading while sending to ops
 	closed  bool
 
 	// The job queue's wake-ups: a LISTEN connection started by the first
@@ -88,7 +88,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.pool.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", db.where, err)
 	}
-	db.ops = make(chan *ledgerOp, maxBatch)
+	db.ops = make(chan *writeOp, maxBatch)
 	db.stopped = make(chan struct{})
 	go db.writer()
 	return db, nil

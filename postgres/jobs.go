@@ -28,14 +28,16 @@ func (db *DB) CreateJob(ctx context.Context, j *mediagate.Job) error {
 	if err := j.PrepareNew(); err != nil {
 		return err
 	}
-	// One statement: the insert and the notification (sent at commit).
-	_, err := db.pool.Exec(ctx, `WITH ins AS (
+	// One statement, through the writer: the insert and the notification
+	// (sent at the batch's commit).
+	err := db.pipe(ctx, `WITH ins AS (
 			INSERT INTO jobs (id, account_id, type, state, params, input_object_id, max_attempts, run_after,
 				callback_url, hold_id, ttl, created_at, updated_at)
 			VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING type)
 		SELECT pg_notify('`+jobsChannel+`', type) FROM ins`,
-		j.ID, j.AccountID, j.Type, string(j.Params), j.InputObjectID, j.MaxAttempts, us(j.RunAfter),
-		j.CallbackURL, j.HoldID, j.TTL, us(j.CreatedAt))
+		[]any{j.ID, j.AccountID, j.Type, string(j.Params), j.InputObjectID, j.MaxAttempts, us(j.RunAfter),
+			j.CallbackURL, j.HoldID, j.TTL, us(j.CreatedAt)},
+		func(br pgx.BatchResults) error { _, err := br.Exec(); return err })
 	switch {
 	case err == nil:
 		return nil
@@ -97,7 +99,8 @@ func (db *DB) Jobs(ctx context.Context, accountID string, f mediagate.JobFilter)
 }
 
 // LeaseJobs leases up to n due queued jobs of types to owner in one
-// statement; SKIP LOCKED lets every node lease at once, never the same job.
+// statement, through the writer; SKIP LOCKED lets every node lease at once,
+// never the same job.
 func (db *DB) LeaseJobs(ctx context.Context, types []string, owner string, n int, ttl time.Duration, now time.Time) ([]*mediagate.Job, error) {
 	if n <= 0 || len(types) == 0 {
 		return nil, nil
@@ -105,15 +108,11 @@ func (db *DB) LeaseJobs(ctx context.Context, types []string, owner string, n int
 	if owner == "" || ttl <= 0 {
 		return nil, mediagate.Errorf(mediagate.EINVALID, "a lease needs an owner and a ttl > 0")
 	}
-	rows, err := db.pool.Query(ctx, `UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2,
+	list, err := db.writeJobs(ctx, `UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2,
 			attempts = attempts + 1, started_at = $3, progress = 0, updated_at = $3
 		WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND type = ANY($4) AND run_after <= $3
 			ORDER BY run_after, created_at LIMIT $5 FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobColumns, owner, us(now.Add(ttl)), us(now), types, n)
-	if err != nil {
-		return nil, fmt.Errorf("lease jobs: %w", err)
-	}
-	list, err := collectJobs(rows)
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
@@ -128,15 +127,15 @@ func (db *DB) LeaseJobs(ctx context.Context, types []string, owner string, n int
 
 // HeartbeatJob extends owner's lease and records progress.
 func (db *DB) HeartbeatJob(ctx context.Context, id, owner string, progress float64, ttl time.Duration, now time.Time) (*mediagate.Job, error) {
-	j, err := scanJob(db.pool.QueryRow(ctx, `UPDATE jobs SET lease_expires_at = $3, progress = $4, updated_at = $5
+	list, err := db.writeJobs(ctx, `UPDATE jobs SET lease_expires_at = $3, progress = $4, updated_at = $5
 		WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING `+jobColumns,
-		id, owner, us(now.Add(ttl)), progress, us(now)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, db.notLeased(ctx, id, owner)
-	} else if err != nil {
+		id, owner, us(now.Add(ttl)), progress, us(now))
+	if err != nil {
 		return nil, fmt.Errorf("heartbeat job %s: %w", id, err)
+	} else if len(list) == 0 {
+		return nil, db.notLeased(ctx, id, owner)
 	}
-	return j, nil
+	return list[0], nil
 }
 
 // notLeased says why job id is not running under owner's lease.
@@ -156,33 +155,33 @@ func (db *DB) CompleteJob(ctx context.Context, id, owner string, result json.Raw
 	if outputs == nil {
 		outputs = []string{}
 	}
-	j, err := scanJob(db.pool.QueryRow(ctx, `UPDATE jobs SET state = 'succeeded', result = $3, output_object_ids = $4,
+	list, err := db.writeJobs(ctx, `UPDATE jobs SET state = 'succeeded', result = $3, output_object_ids = $4,
 			progress = 1, lease_expires_at = NULL, finished_at = $5::timestamptz, expires_at = $5::timestamptz + ttl,
 			updated_at = $5::timestamptz, run_time = $5::timestamptz - started_at
 		WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING `+jobColumns,
-		id, owner, string(result), outputs, us(now)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		j, err := scanJob(db.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
-		if err == nil && j.State == mediagate.JobSucceeded && j.LeaseOwner == owner {
-			return j, nil // a retried completion
-		}
-		return nil, db.notLeased(ctx, id, owner)
-	} else if err != nil {
+		id, owner, string(result), outputs, us(now))
+	if err != nil {
 		return nil, fmt.Errorf("complete job %s: %w", id, err)
+	} else if len(list) == 1 {
+		return list[0], nil
 	}
-	return j, nil
+	j, err := scanJob(db.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	if err == nil && j.State == mediagate.JobSucceeded && j.LeaseOwner == owner {
+		return j, nil // a retried completion
+	}
+	return nil, db.notLeased(ctx, id, owner)
 }
 
 // FailJob ends owner's attempt: queued again, or finished failed or canceled.
 func (db *DB) FailJob(ctx context.Context, id, owner, msg string, retryable bool, backoff time.Duration, now time.Time) (*mediagate.Job, error) {
-	j, err := scanJob(db.pool.QueryRow(ctx, endAttemptSQL(`id = $1 AND state = 'running' AND lease_owner = $2`),
-		id, owner, msg, retryable, backoff, us(now)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, db.notLeased(ctx, id, owner)
-	} else if err != nil {
+	list, err := db.writeJobs(ctx, endAttemptSQL(`id = $1 AND state = 'running' AND lease_owner = $2`),
+		id, owner, msg, retryable, backoff, us(now))
+	if err != nil {
 		return nil, fmt.Errorf("fail job %s: %w", id, err)
+	} else if len(list) == 0 {
+		return nil, db.notLeased(ctx, id, owner)
 	}
-	return j, nil
+	return list[0], nil
 }
 
 // endAttemptSQL ends the attempts of the running jobs matching where
@@ -302,6 +301,21 @@ func scanJob(row pgx.Row) (*mediagate.Job, error) {
 	j.LeaseExpiresAt, j.ExpiresAt = utcPtr(j.LeaseExpiresAt), utcPtr(j.ExpiresAt)
 	j.StartedAt, j.FinishedAt = utcPtr(j.StartedAt), utcPtr(j.FinishedAt)
 	return &j, nil
+}
+
+// writeJobs runs sql, a write of job rows that returns jobColumns, through
+// the writer (write.go), and returns the jobs it wrote.
+func (db *DB) writeJobs(ctx context.Context, sql string, args ...any) ([]*mediagate.Job, error) {
+	var list []*mediagate.Job
+	err := db.pipe(ctx, sql, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		list, err = collectJobs(rows)
+		return err
+	})
+	return list, err
 }
 
 func collectJobs(rows pgx.Rows) ([]*mediagate.Job, error) {

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Group commit of the ledger. Every ledger write (Credit, Hold, Settle,
-// Release) is a ledgerOp: ONE statement that never fails for a domain
+// Group commit of the ledger and the job queue. Every ledger write (Credit,
+// Hold, Settle, Release) is a writeOp: ONE statement that never fails for a domain
 // reason: it writes only if the state allows it (conditional INSERT … ON
 // CONFLICT DO NOTHING and UPDATE), and answers in one row what it did and
 // what it saw. Charges, the hot path, are one call of ledger_charges per
@@ -31,7 +31,15 @@ import (
 // the UPDATE, was not enough: TestLedgerNodes saw the balance's CHECK fail
 // under concurrent writers on several nodes.)
 //
-// If a statement fails (a bug, a lost lock wait), PostgreSQL rolls the
+// The job queue's hot writes (CreateJob, LeaseJobs, HeartbeatJob,
+// CompleteJob, FailJob) ride the same batches as ops of their own (read is
+// set): statements that lock only job rows, never a balance, and so need no
+// ledger_lock. Leases take their rows with SKIP LOCKED, and a later lease
+// of the same batch sees what an earlier one took, so batching them never
+// leases a job twice. A batch of submits and completions is one commit, and
+// its NOTIFYs reach the listeners at that commit.
+//
+// If a statement fails (a bug, a lost lock wait, a duplicate job id), PostgreSQL rolls the
 // whole pipeline back; the writer then runs each op in a batch of its own,
 // so that each gets its own honest answer. Any error that is not the
 // server's (a broken connection) leaves the outcome unknown, and is every
@@ -51,8 +59,9 @@ const batchTimeout = time.Minute
 // errClosed answers ledger writes after Close.
 var errClosed = errors.New("postgres: database is closed")
 
-// ledgerOp is one ledger statement waiting for the writer, or one charge.
-type ledgerOp struct {
+// writeOp is one statement waiting for the writer: a ledger write, a charge
+// or a job queue write.
+type writeOp struct {
 	ctx     context.Context
 	account string // the account whose balance the op writes, or
 	hold    string // the hold whose account's balance it writes
@@ -60,8 +69,11 @@ type ledgerOp struct {
 	args    []any
 	scan    func(row pgx.Row) error // reads the op's one row; may run twice
 	charge  *charge                 // instead of sql, args and scan
-	err     error
-	done    chan struct{}
+	// read, when set, reads the results of sql instead of scan; the op is
+	// not a ledger write and locks no balance.
+	read func(br pgx.BatchResults) error
+	err  error
+	done chan struct{}
 }
 
 // charge is a Charge waiting for the writer, which runs the charges of a
@@ -81,17 +93,23 @@ type charge struct {
 // ctx's if ctx ends before the writer reaches it. Once the op is sent, write
 // waits for the outcome whatever ctx does, so a nil error means committed.
 func (db *DB) write(ctx context.Context, account, hold, sql string, args []any, scan func(pgx.Row) error) error {
-	return db.send(ctx, &ledgerOp{ctx: ctx, account: account, hold: hold, sql: sql, args: args, scan: scan, done: make(chan struct{})})
+	return db.send(ctx, &writeOp{ctx: ctx, account: account, hold: hold, sql: sql, args: args, scan: scan, done: make(chan struct{})})
+}
+
+// pipe runs sql, which writes no balance, in a batch of the writer, as
+// write does, and hands its results to read.
+func (db *DB) pipe(ctx context.Context, sql string, args []any, read func(pgx.BatchResults) error) error {
+	return db.send(ctx, &writeOp{ctx: ctx, sql: sql, args: args, read: read, done: make(chan struct{})})
 }
 
 // writeCharge runs c in a batch of the writer, as write does, and sets its
 // answer.
 func (db *DB) writeCharge(ctx context.Context, c *charge) error {
-	return db.send(ctx, &ledgerOp{ctx: ctx, charge: c, done: make(chan struct{})})
+	return db.send(ctx, &writeOp{ctx: ctx, charge: c, done: make(chan struct{})})
 }
 
 // send hands op to the writer and waits for its outcome.
-func (db *DB) send(ctx context.Context, op *ledgerOp) error {
+func (db *DB) send(ctx context.Context, op *writeOp) error {
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
@@ -111,7 +129,7 @@ func (db *DB) send(ctx context.Context, op *ledgerOp) error {
 // writer runs the ops in batches until db.ops is closed and drained.
 func (db *DB) writer() {
 	defer close(db.stopped)
-	batch := make([]*ledgerOp, 0, maxBatch)
+	batch := make([]*writeOp, 0, maxBatch)
 	for op := range db.ops {
 		batch = append(batch[:0], op)
 	fill:
@@ -138,7 +156,7 @@ func (db *DB) writer() {
 
 // runBatch runs the ops in one transaction; if the server refused it, it
 // runs each in a transaction of its own.
-func (db *DB) runBatch(batch []*ledgerOp) {
+func (db *DB) runBatch(batch []*writeOp) {
 	live := batch[:0:0]
 	for _, op := range batch {
 		if op.err = op.ctx.Err(); op.err == nil {
@@ -162,14 +180,14 @@ func (db *DB) runBatch(batch []*ledgerOp) {
 		return
 	}
 	for _, op := range live {
-		op.err = db.sendBatch([]*ledgerOp{op})
+		op.err = db.sendBatch([]*writeOp{op})
 	}
 }
 
 // sendBatch sends the ops as one pipeline, which PostgreSQL runs as one
 // implicit transaction, and reads their rows: the statements of the ops in
 // order, then one call of ledger_charges for all the charges.
-func (db *DB) sendBatch(ops []*ledgerOp) error {
+func (db *DB) sendBatch(ops []*writeOp) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout) // the ops' contexts were checked
 	defer cancel()
 	b := &pgx.Batch{}
@@ -177,6 +195,7 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 	var accounts, holds []string
 	for _, op := range ops {
 		switch {
+		case op.read != nil:
 		case op.charge != nil:
 			accounts = append(accounts, op.charge.accountID)
 		case op.hold != "":
@@ -202,21 +221,26 @@ func (db *DB) sendBatch(ops []*ledgerOp) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("ledger batch of %d: %w", len(ops), err)
+		return fmt.Errorf("write batch of %d: %w", len(ops), err)
 	}
 	return nil
 }
 
 // readBatch reads the results of sendBatch's pipeline.
-func readBatch(br pgx.BatchResults, ops []*ledgerOp, charges []*charge) error {
+func readBatch(br pgx.BatchResults, ops []*writeOp, charges []*charge) error {
 	if _, err := br.Exec(); err != nil { // the lock
 		return err
 	}
 	for _, op := range ops {
-		if op.charge == nil {
-			if err := op.scan(br.QueryRow()); err != nil {
-				return err
-			}
+		var err error
+		switch {
+		case op.read != nil:
+			err = op.read(br)
+		case op.charge == nil:
+			err = op.scan(br.QueryRow())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if len(charges) == 0 {
