@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,87 +269,14 @@ func TestJobsReadyClose(t *testing.T) {
 	}
 }
 
-// BenchmarkJobQueue runs no-op jobs through the queue: benchProducers
-// goroutines enqueue, benchConsumers lease up to benchBatch at a time
-// (waiting on JobsReady when the queue is empty) and complete each; the
-// figure is jobs/s from enqueue to completion.
-func BenchmarkJobQueue(b *testing.B) { benchJobQueue(b, 1) }
+// BenchmarkJobQueue runs no-op jobs through the queue
+// (storetest.BenchJobQueue): jobs/s from enqueue to completion, and enqueue
+// to lease latency.
+func BenchmarkJobQueue(b *testing.B) { storetest.BenchJobQueue(b, openTest(b, newDatabase(b))) }
 
 // BenchmarkJobQueueNodes is BenchmarkJobQueue over two stores on one
 // database, as two nodes: producers and consumers alternate between them.
-func BenchmarkJobQueueNodes(b *testing.B) { benchJobQueue(b, 2) }
-
-const (
-	benchProducers = 4
-	benchConsumers = 8
-	benchBatch     = 10
-)
-
-func benchJobQueue(b *testing.B, nodes int) {
+func BenchmarkJobQueueNodes(b *testing.B) {
 	url := newDatabase(b)
-	dbs := make([]*DB, nodes)
-	for i := range dbs {
-		dbs[i] = openTest(b, url)
-	}
-	acct := newJobAccount(b, dbs[0])
-	ctx, cancel := context.WithCancel(b.Context())
-	defer cancel()
-	total := int64(b.N)
-	var queued, done atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for i := range benchProducers {
-		s := dbs[i%nodes]
-		wg.Go(func() {
-			for queued.Add(1) <= total {
-				now := time.Now()
-				j := &mediagate.Job{ID: mediagate.NewID(mediagate.PrefixJob), AccountID: acct.ID, Type: "noop",
-					InputObjectID: "obj_x", MaxAttempts: 1, RunAfter: now, TTL: time.Hour, CreatedAt: now}
-				if err := s.CreateJob(ctx, j); err != nil {
-					b.Errorf("CreateJob: %v", err)
-					cancel()
-					return
-				}
-			}
-		})
-	}
-	for i := range benchConsumers {
-		s := dbs[i%nodes]
-		owner := fmt.Sprintf("worker%d", i)
-		wg.Go(func() {
-			ready := s.JobsReady(ctx, []string{"noop"})
-			for done.Load() < total && ctx.Err() == nil {
-				got, err := s.LeaseJobs(ctx, []string{"noop"}, owner, benchBatch, time.Minute, time.Now())
-				if err != nil {
-					b.Errorf("LeaseJobs: %v", err)
-					cancel()
-					return
-				}
-				if len(got) == 0 {
-					select {
-					case <-ready:
-					case <-time.After(10 * time.Millisecond): // the last jobs may be done elsewhere
-					case <-ctx.Done():
-					}
-					continue
-				}
-				for _, j := range got {
-					if _, err := s.CompleteJob(ctx, j.ID, owner, json.RawMessage(`{}`), nil, time.Now()); err != nil {
-						b.Errorf("CompleteJob: %v", err)
-						cancel()
-						return
-					}
-				}
-				done.Add(int64(len(got)))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if got := done.Load(); got != total && !b.Failed() {
-		b.Fatalf("%d jobs completed, want %d", got, total)
-	}
-	b.ReportMetric(float64(total)/elapsed.Seconds(), "jobs/s")
+	storetest.BenchJobQueue(b, openTest(b, url), openTest(b, url))
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,7 @@ type DB struct {
 	countObjects, insertSecret, secret, secrets, secretsAll            *sql.Stmt
 	ledger                                                             ledgerStmts
 	idem                                                               idemStmts
+	jobs                                                               jobStmts
 }
 
 // Open opens the SQLite database at path, creating it and its parent
@@ -98,7 +100,7 @@ func init() {
 	sql.Register(driverReader, &sqlite3.SQLiteDriver{ConnectHook: pragmas(mmap)})
 	// The checkpointer (write.go) keeps the WAL short; the writer checkpoints
 	// on its own only if the checkpointer falls far behind.
-	sql.Register(driverWriter, &sqlite3.SQLiteDriver{ConnectHook: pragmas(mmap + "PRAGMA wal_autocheckpoint = 16384;")})
+	sql.Register(driverWriter, &sqlite3.SQLiteDriver{ConnectHook: pragmas(mmap + "PRAGMA wal_autocheckpoint = 16384; PRAGMA temp_store = MEMORY;")})
 }
 
 // pragmas returns a ConnectHook that runs the given statements.
@@ -224,7 +226,7 @@ func (db *DB) prepareAll(ctx context.Context) error {
 		{&db.secret, db.w, sqlSecret},
 		{&db.secrets, db.r, sqlSecrets},
 		{&db.secretsAll, db.r, sqlSecretsAll},
-	}, append(db.ledgerSpecs(), db.idempotencySpecs()...)...) {
+	}, slices.Concat(db.ledgerSpecs(), db.idempotencySpecs(), db.jobSpecs())...) {
 		stmt, err := s.pool.PrepareContext(ctx, s.query)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", s.query, err)

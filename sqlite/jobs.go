@@ -15,11 +15,53 @@ import (
 
 var _ mediagate.JobStore = (*DB)(nil)
 
-// The queue's statements run off the writer's hot path of debits; they are
-// not prepared.
 const jobColumns = `id, account_id, type, state, params, input_object_id, output_object_ids, result, error,
 	progress, attempts, max_attempts, lease_owner, lease_expires_at, run_after, cancel_requested, callback_url,
 	hold_id, ttl, expires_at, created_at, started_at, finished_at, updated_at`
+
+// The hot statements of the queue, prepared on the writer: a submit, a
+// lease, a heartbeat and a completion are one statement each.
+const (
+	sqlInsertJob = `INSERT INTO jobs (id, account_id, type, state, params, input_object_id, max_attempts,
+		run_after, callback_url, hold_id, ttl, created_at, updated_at)
+		VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// A lease of one type walks jobs_queue in order; one of several types
+	// (a JSON array, so that one statement serves any number) sorts.
+	sqlLeaseJobs = `UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1,
+		started_at = ?3, progress = 0, updated_at = ?3
+		WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND type IN (SELECT value FROM json_each(?4))
+			AND run_after <= ?3 ORDER BY run_after, created_at LIMIT ?5)
+		RETURNING ` + jobColumns
+	sqlLeaseJobsOfType = `UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1,
+		started_at = ?3, progress = 0, updated_at = ?3
+		WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND type = ?4
+			AND run_after <= ?3 ORDER BY run_after, created_at LIMIT ?5)
+		RETURNING ` + jobColumns
+	sqlHeartbeatJob = `UPDATE jobs SET lease_expires_at = ?3, progress = ?4, updated_at = ?5
+		WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 RETURNING ` + jobColumns
+	sqlCompleteJob = `UPDATE jobs SET state = 'succeeded', result = ?3, output_object_ids = ?4, progress = 1,
+			lease_expires_at = NULL, finished_at = ?5, expires_at = ?5 + ttl, updated_at = ?5, run_micros = ?5 - started_at
+		WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 RETURNING ` + jobColumns
+	sqlJobByID = `SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`
+)
+
+// jobStmts are the queue's prepared statements.
+type jobStmts struct {
+	insert, lease, leaseOfType, heartbeat, complete, byID *sql.Stmt
+}
+
+// jobSpecs lists the queue's statements for prepareAll.
+func (db *DB) jobSpecs() []stmtSpec {
+	q := &db.jobs
+	return []stmtSpec{
+		{&q.insert, db.w, sqlInsertJob},
+		{&q.lease, db.w, sqlLeaseJobs},
+		{&q.leaseOfType, db.w, sqlLeaseJobsOfType},
+		{&q.heartbeat, db.w, sqlHeartbeatJob},
+		{&q.complete, db.w, sqlCompleteJob},
+		{&q.byID, db.w, sqlJobByID},
+	}
+}
 
 // finishedStates is the SQL list of the states a run ends in.
 const finishedStates = `('succeeded', 'failed', 'canceled')`
@@ -30,10 +72,7 @@ func (db *DB) CreateJob(ctx context.Context, j *mediagate.Job) error {
 		return err
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO jobs (id, account_id, type, state, params, input_object_id, max_attempts,
-			run_after, callback_url, hold_id, ttl, created_at, updated_at)
-			VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.ID, j.AccountID, j.Type, string(j.Params), j.InputObjectID, j.MaxAttempts, micros(j.RunAfter),
+		_, err := db.txStmt(tx, db.jobs.insert).Exec(j.ID, j.AccountID, j.Type, string(j.Params), j.InputObjectID, j.MaxAttempts, micros(j.RunAfter),
 			j.CallbackURL, j.HoldID, j.TTL.Microseconds(), micros(j.CreatedAt), micros(j.UpdatedAt))
 		switch {
 		case err == nil:
@@ -108,19 +147,17 @@ func (db *DB) LeaseJobs(ctx context.Context, types []string, owner string, n int
 	if owner == "" || ttl <= 0 {
 		return nil, mediagate.Errorf(mediagate.EINVALID, "a lease needs an owner and a ttl > 0")
 	}
-	args := []any{owner, micros(now.Add(ttl)), micros(now)}
-	for _, t := range types {
-		args = append(args, t)
+	stmt, typesArg := db.jobs.leaseOfType, types[0]
+	if len(types) > 1 {
+		b, err := json.Marshal(types)
+		if err != nil {
+			return nil, err
+		}
+		stmt, typesArg = db.jobs.lease, string(b)
 	}
-	args = append(args, micros(now), n)
-	q := `UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1,
-		started_at = ?3, progress = 0, updated_at = ?3
-		WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND type IN (?` + strings.Repeat(", ?", len(types)-1) + `)
-			AND run_after <= ? ORDER BY run_after, created_at LIMIT ?)
-		RETURNING ` + jobColumns
 	var list []*mediagate.Job
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.Query(q, args...)
+		rows, err := db.txStmt(tx, stmt).Query(owner, micros(now.Add(ttl)), micros(now), typesArg, n)
 		if err != nil {
 			return fmt.Errorf("lease jobs: %w", err)
 		}
@@ -143,15 +180,12 @@ func (db *DB) LeaseJobs(ctx context.Context, types []string, owner string, n int
 func (db *DB) HeartbeatJob(ctx context.Context, id, owner string, progress float64, ttl time.Duration, now time.Time) (*mediagate.Job, error) {
 	var j *mediagate.Job
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
-		j, err = leasedJob(tx, id, owner)
-		if err != nil {
-			return err
+		j, err = scanJob(db.txStmt(tx, db.jobs.heartbeat).QueryRow(id, owner, micros(now.Add(ttl)), progress, micros(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = db.leasedJob(tx, id, owner) // says why not
+		} else if err != nil {
+			err = fmt.Errorf("heartbeat job %s: %w", id, err)
 		}
-		if _, err := tx.Exec(`UPDATE jobs SET lease_expires_at = ?, progress = ?, updated_at = ? WHERE id = ?`,
-			micros(now.Add(ttl)), progress, micros(now), id); err != nil {
-			return fmt.Errorf("heartbeat job %s: %w", id, err)
-		}
-		j, err = jobTx(tx, id)
 		return err
 	})
 	return j, err
@@ -169,26 +203,17 @@ func (db *DB) CompleteJob(ctx context.Context, id, owner string, result json.Raw
 	}
 	var j *mediagate.Job
 	err = db.write(ctx, func(tx *sql.Tx) (err error) {
-		j, err = jobTx(tx, id)
-		if err != nil {
+		j, err = scanJob(db.txStmt(tx, db.jobs.complete).QueryRow(id, owner, string(result), string(outs), micros(now)))
+		if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
+				err = fmt.Errorf("complete job %s: %w", id, err)
+			}
 			return err
 		}
-		if j.State == mediagate.JobSucceeded && j.LeaseOwner == owner {
+		if j, err = db.jobTx(tx, id); err == nil && j.State == mediagate.JobSucceeded && j.LeaseOwner == owner {
 			return nil // a retried completion
 		}
-		if j.State != mediagate.JobRunning || j.LeaseOwner != owner {
-			return mediagate.Errorf(mediagate.ECONFLICT, "job %s is %s and not leased to %s", id, j.State, owner)
-		}
-		var run sql.NullInt64
-		if j.StartedAt != nil {
-			run = sql.NullInt64{Int64: micros(now) - micros(*j.StartedAt), Valid: true}
-		}
-		if _, err := tx.Exec(`UPDATE jobs SET state = 'succeeded', result = ?1, output_object_ids = ?2, progress = 1,
-			lease_expires_at = NULL, finished_at = ?3, expires_at = ?4, updated_at = ?3, run_micros = ?5 WHERE id = ?6`,
-			string(result), string(outs), micros(now), micros(now.Add(j.TTL)), run, id); err != nil {
-			return fmt.Errorf("complete job %s: %w", id, err)
-		}
-		j, err = jobTx(tx, id)
+		_, err = db.leasedJob(tx, id, owner) // says why not
 		return err
 	})
 	return j, err
@@ -200,14 +225,14 @@ func (db *DB) FailJob(ctx context.Context, id, owner, msg string, retryable bool
 	requeued := false
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
 		requeued = false
-		if j, err = leasedJob(tx, id, owner); err != nil {
+		if j, err = db.leasedJob(tx, id, owner); err != nil {
 			return err
 		}
 		requeued, err = endAttempt(tx, j, msg, retryable, backoff, now)
 		if err != nil {
 			return err
 		}
-		j, err = jobTx(tx, id)
+		j, err = db.jobTx(tx, id)
 		return err
 	})
 	if err == nil && requeued {
@@ -249,7 +274,7 @@ func finishJob(tx *sql.Tx, j *mediagate.Job, state mediagate.JobState, msg strin
 func (db *DB) CancelJob(ctx context.Context, accountID, id string, now time.Time) (*mediagate.Job, error) {
 	var j *mediagate.Job
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
-		j, err = jobTx(tx, id)
+		j, err = db.jobTx(tx, id)
 		if err == nil && j.AccountID != accountID {
 			err = mediagate.Errorf(mediagate.ENOTFOUND, "job %s not found", id)
 		}
@@ -267,7 +292,7 @@ func (db *DB) CancelJob(ctx context.Context, accountID, id string, now time.Time
 		if err != nil {
 			return fmt.Errorf("cancel job %s: %w", id, err)
 		}
-		j, err = jobTx(tx, id)
+		j, err = db.jobTx(tx, id)
 		return err
 	})
 	return j, err
@@ -303,7 +328,7 @@ func (db *DB) ReclaimJobs(ctx context.Context, now time.Time, backoff time.Durat
 				types = append(types, j.Type)
 				continue
 			}
-			done, err := jobTx(tx, j.ID)
+			done, err := db.jobTx(tx, j.ID)
 			if err != nil {
 				return err
 			}
@@ -366,8 +391,8 @@ func (db *DB) JobsReady(ctx context.Context, types []string) <-chan struct{} {
 
 // leasedJob reads job id in tx; ECONFLICT unless it is running and leased to
 // owner, ENOTFOUND if there is none.
-func leasedJob(tx *sql.Tx, id, owner string) (*mediagate.Job, error) {
-	j, err := jobTx(tx, id)
+func (db *DB) leasedJob(tx *sql.Tx, id, owner string) (*mediagate.Job, error) {
+	j, err := db.jobTx(tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -378,8 +403,8 @@ func leasedJob(tx *sql.Tx, id, owner string) (*mediagate.Job, error) {
 }
 
 // jobTx reads job id in tx, or ENOTFOUND.
-func jobTx(tx *sql.Tx, id string) (*mediagate.Job, error) {
-	j, err := scanJob(tx.QueryRow(`SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+func (db *DB) jobTx(tx *sql.Tx, id string) (*mediagate.Job, error) {
+	j, err := scanJob(db.txStmt(tx, db.jobs.byID).QueryRow(id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mediagate.Errorf(mediagate.ENOTFOUND, "job %s not found", id)
 	} else if err != nil {
