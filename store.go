@@ -13,6 +13,7 @@ type Store interface {
 	PinStore
 	IdempotencyStore
 	JobStore
+	CallbackStore
 	Elector // background duties run on one node of those sharing the store
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
