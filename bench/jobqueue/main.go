@@ -6,100 +6,187 @@
 //     LISTEN/NOTIFY wake-ups), each job leased and completed by a worker;
 //   - River (github.com/riverqueue/river with riverpgxv5), as a library, on
 //     its own fresh database of the same PostgreSQL server;
-//   - mediagate's queue on SQLite (the embedded default), for reference.
+//   - mediagate's queue on SQLite (the embedded default), for reference;
+//   - the whole job path through the HTTP API of a real `mediagate serve`
+//     on 127.0.0.1 (SQLite, then PostgreSQL): producers POST /v1/jobs,
+//     workers long-poll POST /v1/worker/lease and POST each job's complete.
 //
 // It prints a Markdown table: jobs/s from the first enqueue to the last
-// completion, and the latency from enqueue to the start of work (p50, p99).
-// Each engine gets a database of its own, dropped afterwards.
+// completion recorded (for River: until river_job holds every job as
+// completed, since River records completions in batches after the work; for
+// the HTTP rows: until the last complete is answered), and the latency from
+// enqueue to the start of work (p50, p99): for the store rows, from just
+// before the insert to the lease (River: to the start of Work); for the HTTP
+// rows, from the start of the producer's POST /v1/jobs to the worker's
+// receipt of the lease answer naming the job. Each engine gets a database of
+// its own, dropped afterwards.
 package main
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
+)
 
-	"mediagate"
-	"mediagate/postgres"
-	"mediagate/sqlite"
+// The targets of the issue the benchmark answers.
+const (
+	targetHTTPRate = 10000 // jobs/s through the HTTP API
+	targetP50      = 2 * time.Millisecond
+	targetP99      = 20 * time.Millisecond
 )
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
 	server := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (loopback) to make the benchmark databases on")
-	jobs := flag.Int("jobs", 20000, "no-op jobs per engine")
-	producers := flag.Int("producers", 8, "goroutines enqueuing, one job per insert")
-	workers := flag.Int("workers", 32, "goroutines working jobs")
+	jobs := flag.Int("jobs", 20000, "no-op jobs per engine at store level (and River)")
+	producers := flag.Int("producers", 8, "goroutines enqueuing, one job per insert (or per POST /v1/jobs)")
+	workers := flag.Int("workers", 32, "goroutines working jobs at store level (River: MaxWorkers)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up on an engine after this long")
+	httpJobs := flag.Int("http-jobs", 5000, "no-op jobs per engine through the HTTP API (0: skip the HTTP rows)")
+	httpWorkers := flag.Int("http-workers", 4, "worker loops through the HTTP API, each a worker_id of its own")
+	httpLease := flag.Int("http-lease", 8, "jobs one POST /v1/worker/lease may hand out (max, 1 to 32); a worker completes them concurrently")
+	bin := flag.String("mediagate", "", "mediagate binary for the HTTP rows (default: go build ./cmd/mediagate into a temporary directory)")
 	flag.Parse()
 	u, err := url.Parse(*server)
-	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
-		log.Fatalf("--postgres must be a loopback server URL")
+	if err != nil || !loopback(u.Hostname()) {
+		return fmt.Errorf("-postgres must be a loopback server URL")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*(*timeout))
+	if *jobs < 1 || *httpJobs < 0 || *httpLease < 1 || *httpLease > 32 || *httpWorkers < 1 || *producers < 1 || *workers < 1 {
+		return fmt.Errorf("-jobs, -producers, -workers and -http-workers must be ≥ 1, -http-jobs ≥ 0, -http-lease 1 to 32")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*(*timeout))
 	defer cancel()
-	p := params{jobs: *jobs, producers: *producers, workers: *workers, timeout: *timeout}
-	var rows []result
-	for _, e := range []struct {
-		name string
-		run  func(context.Context, string, params) (result, error)
-	}{
+	p := params{jobs: *jobs, producers: *producers, workers: *workers, timeout: *timeout,
+		httpJobs: *httpJobs, httpWorkers: *httpWorkers, httpLease: *httpLease, bin: *bin}
+	engines := []engine{
 		{"mediagate, PostgreSQL", runMediagatePG},
 		{"River (riverpgxv5), PostgreSQL", runRiver},
 		{"mediagate, SQLite", runMediagateSQLite},
-	} {
+	}
+	if p.httpJobs > 0 {
+		if p.bin == "" {
+			bin, clean, err := buildMediagate(ctx)
+			if err != nil {
+				return err
+			}
+			defer clean()
+			p.bin = bin
+		}
+		engines = append(engines,
+			engine{"mediagate HTTP API, SQLite", runHTTPSQLite},
+			engine{"mediagate HTTP API, PostgreSQL", runHTTPPG})
+	}
+	var rows []result
+	for _, e := range engines {
 		db, drop, err := newDatabase(ctx, *server)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		r, err := e.run(ctx, db, p)
 		drop()
 		if err != nil {
-			log.Fatalf("%s: %v", e.name, err)
+			return fmt.Errorf("%s: %w", e.name, err)
 		}
 		r.name = e.name
 		rows = append(rows, r)
-		log.Printf("%s: %.0f jobs/s, p50 %v, p99 %v", e.name, r.rate, r.p50, r.p99)
+		log.Printf("%s: %d jobs, %.0f jobs/s, p50 %v, p99 %v %s", e.name, r.jobs, r.rate, r.p50, r.p99, r.note)
 	}
-	fmt.Printf("### job queue — %d no-op jobs, %d producers, %d workers\n\n", p.jobs, p.producers, p.workers)
-	fmt.Println("| engine | jobs/s (enqueue → complete) ↑ | enqueue → work p50 ↓ | enqueue → work p99 ↓ | vs River |")
-	fmt.Println("|---|---:|---:|---:|---:|")
-	river := rows[1].rate
-	for _, r := range rows {
-		fmt.Printf("| %s | %.0f | %v | %v | %.2f× |\n", r.name, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.rate/river)
-	}
+	printTable(p, rows)
+	return nil
+}
+
+// engine is one row of the table and how to measure it on a fresh database.
+type engine struct {
+	name string
+	run  func(context.Context, string, params) (result, error)
 }
 
 type params struct {
 	jobs, producers, workers int
 	timeout                  time.Duration
+	httpJobs, httpWorkers    int
+	httpLease                int
+	bin                      string // mediagate binary for the HTTP rows
 }
 
 type result struct {
 	name     string
+	http     bool // through the HTTP API
+	jobs     int
 	rate     float64
 	p50, p99 time.Duration
+	note     string // printed under the table
 }
 
 // summarize turns the latencies and the elapsed time into a result.
 func summarize(lat []time.Duration, elapsed time.Duration) result {
 	slices.Sort(lat)
-	return result{rate: float64(len(lat)) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}
+	return result{jobs: len(lat), rate: float64(len(lat)) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}
+}
+
+// printTable prints the rows as Markdown, each beside River and against
+// the targets.
+func printTable(p params, rows []result) {
+	fmt.Printf("### job queue — no-op jobs; store level: %d producers, %d workers; HTTP API: %d producers, %d workers leasing up to %d at a time\n\n",
+		p.producers, p.workers, p.producers, p.httpWorkers, p.httpLease)
+	fmt.Println("| engine | jobs | jobs/s (enqueue → complete) ↑ | enqueue → work p50 ↓ | enqueue → work p99 ↓ | vs River | targets |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	var river float64
+	for _, r := range rows {
+		if strings.HasPrefix(r.name, "River") {
+			river = r.rate
+		}
+	}
+	for _, r := range rows {
+		fmt.Printf("| %s | %d | %.0f | %v | %v | %.2f× | %s |\n", r.name, r.jobs, r.rate,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.rate/river, verdict(r, river))
+	}
+	fmt.Println()
+	for _, r := range rows {
+		if r.note != "" {
+			fmt.Printf("- %s: %s\n", r.name, r.note)
+		}
+	}
+	fmt.Println()
+	fmt.Printf("Targets: jobs/s ≥ River's (store level); through the HTTP API ≥ %d jobs/s; enqueue (submit) → work (lease) p50 ≤ %v, p99 ≤ %v. ",
+		targetHTTPRate, targetP50, targetP99)
+	fmt.Println("HTTP rows: submit is the start of the producer's POST /v1/jobs, work the worker's receipt of the lease answer, complete the answer to POST …/complete; River's completions are counted once River has recorded them in river_job.")
+}
+
+// verdict says which targets r meets: ✓ met, ✗ missed.
+func verdict(r result, river float64) string {
+	if strings.HasPrefix(r.name, "River") {
+		return "(reference)"
+	}
+	mark := func(ok bool) string {
+		if ok {
+			return "✓"
+		}
+		return "✗"
+	}
+	rate := "rate ≥ River " + mark(r.rate >= river)
+	if r.http {
+		rate = fmt.Sprintf("rate ≥ %d %s", targetHTTPRate, mark(r.rate >= targetHTTPRate))
+	}
+	return fmt.Sprintf("%s, p50 %s, p99 %s", rate, mark(r.p50 <= targetP50), mark(r.p99 <= targetP99))
+}
+
+func loopback(host string) bool {
+	return host == "127.0.0.1" || host == "localhost" || host == "::1"
 }
 
 // newDatabase makes a fresh database on the server and returns its URL and
@@ -126,188 +213,4 @@ func newDatabase(ctx context.Context, server string) (string, func(), error) {
 		}
 	}
 	return u.String(), drop, nil
-}
-
-// runQueue drives a mediagate JobStore: producers create jobs, workers
-// lease (waiting on JobsReady when the queue is empty) and complete them.
-func runQueue(ctx context.Context, s mediagate.Store, p params) (result, error) {
-	acct := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "bench", CreatedAt: time.Now()}
-	if err := s.CreateAccount(ctx, acct); err != nil {
-		return result{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	var created sync.Map // job id → enqueue time
-	lat := make([]time.Duration, 0, p.jobs)
-	var latMu sync.Mutex
-	var done atomic.Int64
-	var next atomic.Int64
-	errc := make(chan error, p.producers+p.workers)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range p.producers {
-		wg.Go(func() {
-			for next.Add(1) <= int64(p.jobs) {
-				now := time.Now()
-				j := &mediagate.Job{ID: mediagate.NewID(mediagate.PrefixJob), AccountID: acct.ID, Type: "noop",
-					Params: json.RawMessage(`{}`), InputObjectID: "obj_none", MaxAttempts: 1, RunAfter: now, TTL: time.Hour, CreatedAt: now}
-				created.Store(j.ID, now)
-				if err := s.CreateJob(ctx, j); err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	for w := range p.workers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("w%d", w)
-			ready := s.JobsReady(ctx, []string{"noop"})
-			for done.Load() < int64(p.jobs) && ctx.Err() == nil {
-				list, err := s.LeaseJobs(ctx, []string{"noop"}, owner, 1, time.Minute, time.Now())
-				if err != nil {
-					errc <- err
-					return
-				}
-				if len(list) == 0 {
-					select {
-					case <-ready:
-					case <-time.After(50 * time.Millisecond):
-					case <-ctx.Done():
-					}
-					continue
-				}
-				for _, j := range list {
-					if t0, ok := created.Load(j.ID); ok {
-						latMu.Lock()
-						lat = append(lat, time.Since(t0.(time.Time)))
-						latMu.Unlock()
-					}
-					if _, err := s.CompleteJob(ctx, j.ID, owner, json.RawMessage(`{}`), nil, time.Now()); err != nil {
-						errc <- err
-						return
-					}
-					done.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	select {
-	case err := <-errc:
-		return result{}, err
-	default:
-	}
-	if done.Load() != int64(p.jobs) {
-		return result{}, fmt.Errorf("%d of %d jobs done in %v", done.Load(), p.jobs, p.timeout)
-	}
-	return summarize(lat, elapsed), nil
-}
-
-func runMediagatePG(ctx context.Context, dbURL string, p params) (result, error) {
-	s, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		return result{}, err
-	}
-	defer s.Close()
-	return runQueue(ctx, s, p)
-}
-
-func runMediagateSQLite(ctx context.Context, _ string, p params) (result, error) {
-	dir, err := os.MkdirTemp("", "mgbench-queue-")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.RemoveAll(dir)
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "q.db"))
-	if err != nil {
-		return result{}, err
-	}
-	defer s.Close()
-	return runQueue(ctx, s, p)
-}
-
-// noopArgs is River's no-op job.
-type noopArgs struct{}
-
-func (noopArgs) Kind() string { return "noop" }
-
-type noopWorker struct {
-	river.WorkerDefaults[noopArgs]
-	work func(*river.Job[noopArgs])
-}
-
-func (w *noopWorker) Work(ctx context.Context, job *river.Job[noopArgs]) error {
-	w.work(job)
-	return nil
-}
-
-func runRiver(ctx context.Context, dbURL string, p params) (result, error) {
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		return result{}, err
-	}
-	defer pool.Close()
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-	if err != nil {
-		return result{}, err
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return result{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	lat := make([]time.Duration, 0, p.jobs)
-	var mu sync.Mutex
-	all := make(chan struct{})
-	var worked atomic.Int64
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &noopWorker{work: func(j *river.Job[noopArgs]) {
-		mu.Lock()
-		lat = append(lat, time.Since(j.CreatedAt))
-		mu.Unlock()
-		if worked.Add(1) == int64(p.jobs) {
-			close(all)
-		}
-	}})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.workers}},
-		Workers:           workers,
-		FetchCooldown:     time.Millisecond,
-		FetchPollInterval: 50 * time.Millisecond,
-	})
-	if err != nil {
-		return result{}, err
-	}
-	if err := client.Start(ctx); err != nil {
-		return result{}, err
-	}
-	defer client.Stop(context.Background())
-	start := time.Now()
-	var next atomic.Int64
-	errc := make(chan error, p.producers)
-	var wg sync.WaitGroup
-	for range p.producers {
-		wg.Go(func() {
-			for next.Add(1) <= int64(p.jobs) {
-				if _, err := client.Insert(ctx, noopArgs{}, nil); err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return result{}, err
-	case <-all:
-	case <-ctx.Done():
-		return result{}, fmt.Errorf("%d of %d jobs worked in %v", worked.Load(), p.jobs, p.timeout)
-	}
-	elapsed := time.Since(start)
-	// Completions are recorded in batches; wait for them so the database is
-	// idle for the next engine.
-	return summarize(lat, elapsed), nil
 }
