@@ -11,8 +11,10 @@
 #   3. in process (bench/inproc.sh): hot-account ledger debits beside a naive
 #      ledger, limiter decisions, per backend (INPROC_CASE=0 skips them).
 #   4. the job queue (bench/jobqueue): no-op jobs through mediagate's queue on
-#      PostgreSQL and SQLite beside River on the same PostgreSQL (JOBQ_CASE=0
-#      skips it; JOBQ_JOBS jobs, default 20000).
+#      PostgreSQL and SQLite beside River on the same PostgreSQL, then through
+#      the HTTP API of a `mediagate serve` on 127.0.0.1 (SQLite, PostgreSQL)
+#      (JOBQ_CASE=0 skips it; JOBQ_JOBS jobs at store level, default 20000;
+#      JOBQ_HTTP_JOBS through the API, default 5000, 0 to skip those rows).
 #
 # Every server is a child of this script on a free 127.0.0.1 port and is
 # stopped on exit; every load loop is bounded in count and time, and each
@@ -360,8 +362,9 @@ fi
 if [[ ${JOBQ_CASE:-1} == 1 ]]; then
 	bash "$ROOT/scripts/services.sh"
 	wait_quiet "job queue"
-	log "job queue: mediagate (PostgreSQL, SQLite) and River ..."
-	(cd "$ROOT" && timeout --kill-after=10 1200 go run ./bench/jobqueue -jobs "${JOBQ_JOBS:-20000}") >"$OUT_DIR/jobqueue.md"
+	log "job queue: mediagate (PostgreSQL, SQLite, HTTP API) and River ..."
+	(cd "$ROOT" && timeout --kill-after=10 1200 go run ./bench/jobqueue -jobs "${JOBQ_JOBS:-20000}" \
+		-http-jobs "${JOBQ_HTTP_JOBS:-5000}" -mediagate "$BIN/mediagate") >"$OUT_DIR/jobqueue.md"
 fi
 
 # 5. The table.

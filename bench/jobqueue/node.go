@@ -84,6 +84,7 @@ func startNode(ctx context.Context, bin, dbURL string) (*node, error) {
 		}
 	}
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.errs
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the benchmark
 	if err := n.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start mediagate: %w", err)
