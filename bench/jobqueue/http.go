@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,8 @@ func runHTTP(ctx context.Context, dbURL string, p params) (result, error) {
 		return result{}, err
 	}
 	api := &apiCaller{hc: hc, base: n.url, auth: "Bearer " + n.key}
-	submitted := make([]stamp, p.httpJobs) // by submit order
+	submitted := make([]stamp, p.httpJobs)        // by submit order
+	answered := make([]time.Duration, p.httpJobs) // POST /v1/jobs round trips
 	leased := make([][]stamp, p.httpWorkers)
 	var next, done atomic.Int64
 	var end time.Time
@@ -74,6 +76,7 @@ func runHTTP(ctx context.Context, dbURL string, p params) (result, error) {
 					return
 				}
 				submitted[i] = stamp{j.ID, t0}
+				answered[i] = time.Since(t0)
 			}
 		})
 	}
@@ -126,7 +129,9 @@ func runHTTP(ctx context.Context, dbURL string, p params) (result, error) {
 	r := summarize(lat, end.Sub(start))
 	r.http = true
 	per := func(d time.Duration) time.Duration { return (d / time.Duration(p.httpJobs)).Round(time.Microsecond) }
-	r.note = fmt.Sprintf("CPU per job: node %v, benchmark client %v, everything else (PostgreSQL, background) %v",
+	slices.Sort(answered)
+	r.note = fmt.Sprintf("POST /v1/jobs answered in p50 %v, p99 %v; CPU per job: node %v, benchmark client %v, everything else (PostgreSQL, background) %v",
+		answered[len(answered)/2].Round(10*time.Microsecond), answered[len(answered)*99/100].Round(10*time.Microsecond),
 		per(use.Groups[0]), per(use.Self), per(use.Others))
 	return r, nil
 }
