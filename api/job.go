@@ -33,8 +33,11 @@ type jobs struct {
 	hooks    *webhook.Sender   // sends callbacks; nil: none are sent
 	hookKey  []byte            // derives the accounts' callback secrets
 	inflight chan struct{}     // callbacks under way
-	cfg      Config
-	now      func() time.Time
+	// callbacks keeps the callbacks' delivery state; nil: only the
+	// finishing node's first round is made.
+	callbacks mediagate.CallbackStore
+	cfg       Config
+	now       func() time.Time
 }
 
 // newJobs makes what the job handlers share from the API's dependencies.
@@ -43,9 +46,12 @@ func newJobs(d Deps, up *uploads, obj *objects) (*jobs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Now == nil { // JobFinisher and CallbackDeliverer are built outside NewHandler
+		d.Now = time.Now
+	}
 	return &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
 		limiter: d.Limiter, hooks: d.Webhooks, hookKey: d.WebhookKey, inflight: make(chan struct{}, maxCallbacks),
-		cfg: d.Config, now: d.Now}, nil
+		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs)}, nil
 }
 
 // jobType is a configured job type with its params schema compiled.
@@ -400,7 +406,9 @@ func handleGetJob(h *jobs) http.Handler {
 		case j.State == mediagate.JobExpired:
 			writeError(w, r, mediagate.Errorf(mediagate.EGONE, "job %s expired at %s; its objects are deleted", j.ID, j.ExpiresAt.UTC().Format(time.RFC3339)))
 		case j.State.Finished():
-			encode(w, http.StatusOK, h.jobJSON(ctx, j))
+			out := h.jobJSON(ctx, j)
+			out.Callback = h.callbackState(ctx, j)
+			encode(w, http.StatusOK, out)
 		default:
 			retry := h.retryAfter(ctx, j)
 			h.gatePoll(ctx, j, retry)

@@ -36,6 +36,19 @@ type Job struct {
 	FinishedAt    *time.Time      `json:"finished_at,omitempty"`
 	ExpiresAt     *time.Time      `json:"expires_at,omitempty"` // when the job and its objects are deleted
 	Charged       int64           `json:"charged"`              // micro-credits held while running, charged once succeeded
+	// Callback is the delivery state of a finished job's callback_url, in
+	// the answer to GET /v1/jobs/{id} only (never in the callback itself).
+	Callback *JobCallbackState `json:"callback,omitempty"`
+}
+
+// JobCallbackState is how the delivery of a job's callback went. Delivery
+// is at least once: a receiver may see a callback twice.
+type JobCallbackState struct {
+	Status        string     `json:"status"`   // pending (not yet sent, or to be tried again), delivered, or failed (given up)
+	Attempts      int        `json:"attempts"` // delivery rounds begun
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
 }
 
 // JobOutput is an object a job's worker made.

@@ -5,7 +5,8 @@
 // expiry, and purges the bytes of deleted objects that are not yet gone from
 // the blob store. Every PinInterval (an hour) it charges pinned storage up to
 // the start of the interval, and suspends the pins of accounts whose credit
-// runs short.
+// runs short. It takes back jobs whose worker's lease lapsed, expires
+// finished jobs, and sends the job callbacks that are due again.
 package sweeper
 
 import (
@@ -42,8 +43,16 @@ type Sweeper struct {
 	Jobs         mediagate.JobStore
 	JobBackoff   time.Duration // default 10 s
 	JobsFinished func(context.Context, *mediagate.Job)
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Callbacks sends, at most limit, the job callbacks due at now (whose
+	// first delivery failed, or whose node died before making it; see
+	// api.CallbackDeliverer) and counts those delivered and those that
+	// failed again; nil: callbacks are sent only by the nodes that finish
+	// the jobs. A sweep sends at most CallbackBatch (default 64), so that a
+	// backlog of slow receivers does not hold up the other duties.
+	Callbacks     func(ctx context.Context, now time.Time, limit int) (delivered, failed int, err error)
+	CallbackBatch int
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Run sweeps once at start and then every Interval until ctx ends.
@@ -113,6 +122,10 @@ type Result struct {
 	JobsFailed    int   // jobs whose lease lapsed with no attempts left
 	JobsExpired   int   // finished jobs past their TTL
 	Failed        int   // purges that failed and will be retried
+	// CallbacksDelivered and CallbacksFailed count the job callbacks this
+	// sweep sent that were taken, and that failed again.
+	CallbacksDelivered int
+	CallbacksFailed    int
 }
 
 // Sweep expires overdue pending uploads, releases expired holds, deletes
@@ -159,6 +172,17 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	if err := s.sweepJobs(ctx, now, &res); err != nil {
 		return res, err
 	}
+	if s.Callbacks != nil {
+		limit := s.CallbackBatch
+		if limit <= 0 {
+			limit = 64
+		}
+		var err error
+		res.CallbacksDelivered, res.CallbacksFailed, err = s.Callbacks(ctx, now(), limit)
+		if err != nil { // the other duties go on; the callbacks wait for the next sweep
+			s.logger().Error("sending due job callbacks failed", "err", err)
+		}
+	}
 	failed := map[string]bool{}
 	for {
 		list, err := s.Objects.Unpurged(ctx, batch)
@@ -183,11 +207,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Failed = len(failed)
-	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired > 0 {
+	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired+
+		res.CallbacksDelivered+res.CallbacksFailed > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
 			"purged", res.Purged, "failed", res.Failed, "pin_accounts", res.PinAccounts,
 			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended,
-			"jobs_requeued", res.JobsRequeued, "jobs_failed", res.JobsFailed, "jobs_expired", res.JobsExpired)
+			"jobs_requeued", res.JobsRequeued, "jobs_failed", res.JobsFailed, "jobs_expired", res.JobsExpired,
+			"callbacks_delivered", res.CallbacksDelivered, "callbacks_failed", res.CallbacksFailed)
 	}
 	return res, nil
 }

@@ -135,6 +135,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	callbacks, err := api.CallbackDeliverer(deps)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -152,7 +156,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
 			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: store,
-			JobsFinished: jobFinished}
+			JobsFinished: jobFinished, Callbacks: callbacks}
 		sw.RunElected(ctx, store) // one node of those sharing the store sweeps at a time
 	}()
 	if *pprofAddr != "" {
