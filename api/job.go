@@ -36,6 +36,7 @@ type jobs struct {
 	// callbacks keeps the callbacks' delivery state; nil: only the
 	// finishing node's first round is made.
 	callbacks mediagate.CallbackStore
+	stats     *jobStatsCache // for Retry-After estimates
 	cfg       Config
 	now       func() time.Time
 }
@@ -51,7 +52,7 @@ func newJobs(d Deps, up *uploads, obj *objects) (*jobs, error) {
 	}
 	return &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
 		limiter: d.Limiter, hooks: d.Webhooks, hookKey: d.WebhookKey, inflight: make(chan struct{}, maxCallbacks),
-		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs)}, nil
+		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs), stats: newJobStatsCache(d.Jobs, d.Now)}, nil
 }
 
 // jobType is a configured job type with its params schema compiled.
@@ -477,7 +478,7 @@ func pollLimit(retry time.Duration) mediagate.Limit {
 // polling again: from its type's queue and recent run times.
 func (h *jobs) retryAfter(ctx context.Context, j *mediagate.Job) time.Duration {
 	est := 2 * time.Second
-	if st, err := h.store.JobStats(ctx, j.Type); err == nil {
+	if st, err := h.stats.get(ctx, j.Type); err == nil {
 		run := st.AvgRun
 		if run <= 0 {
 			run = 2 * time.Second
@@ -580,7 +581,7 @@ func (h *jobs) jobJSON(ctx context.Context, j *mediagate.Job) apiv1.Job {
 		StartedAt: utcPtr(j.StartedAt), FinishedAt: utcPtr(j.FinishedAt), ExpiresAt: utcPtr(j.ExpiresAt)}
 	out.Charged = h.price(j.Type)
 	if j.State == mediagate.JobQueued {
-		if st, err := h.store.JobStats(ctx, j.Type); err == nil {
+		if st, err := h.stats.get(ctx, j.Type); err == nil {
 			ahead := max(st.Queued-1, 0)
 			out.QueuePosition = &ahead
 		}

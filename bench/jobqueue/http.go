@@ -33,7 +33,7 @@ func runHTTPPG(ctx context.Context, dbURL string, p params) (result, error) {
 // (JSON naming the object, no Idempotency-Key), p.httpWorkers lease up to
 // p.httpLease at a time (long poll, wait_seconds 1) and complete each.
 func runHTTP(ctx context.Context, dbURL string, p params) (result, error) {
-	n, err := startNode(ctx, p.bin, dbURL)
+	n, err := startNode(ctx, p.bin, dbURL, p.pprof)
 	if err != nil {
 		return result{}, err
 	}

@@ -59,6 +59,7 @@ func run() error {
 	httpJobs := flag.Int("http-jobs", 5000, "no-op jobs per engine through the HTTP API (0: skip the HTTP rows)")
 	httpWorkers := flag.Int("http-workers", 4, "worker loops through the HTTP API, each a worker_id of its own")
 	httpLease := flag.Int("http-lease", 8, "jobs one POST /v1/worker/lease may hand out (max, 1 to 32); a worker completes them concurrently")
+	pprofAddr := flag.String("pprof", "", "have each HTTP node serve Go's pprof on this loopback address (serve --pprof), to profile it while it runs")
 	bin := flag.String("mediagate", "", "mediagate binary for the HTTP rows (default: go build ./cmd/mediagate into a temporary directory)")
 	flag.Parse()
 	u, err := url.Parse(*server)
@@ -71,7 +72,7 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*(*timeout))
 	defer cancel()
 	p := params{jobs: *jobs, producers: *producers, workers: *workers, timeout: *timeout,
-		httpJobs: *httpJobs, httpWorkers: *httpWorkers, httpLease: *httpLease, bin: *bin}
+		httpJobs: *httpJobs, httpWorkers: *httpWorkers, httpLease: *httpLease, bin: *bin, pprof: *pprofAddr}
 	engines := []engine{
 		{"mediagate, PostgreSQL", runMediagatePG},
 		{"River (riverpgxv5), PostgreSQL", runRiver},
@@ -121,6 +122,7 @@ type params struct {
 	httpJobs, httpWorkers    int
 	httpLease                int
 	bin                      string // mediagate binary for the HTTP rows
+	pprof                    string // serve --pprof address of the HTTP nodes, or ""
 }
 
 type result struct {

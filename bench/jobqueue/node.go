@@ -60,8 +60,9 @@ var (
 
 // startNode starts `mediagate serve` on 127.0.0.1:0 with a data directory
 // of its own, the no-op job type and rate limits off, on dbURL ("" for the
-// embedded SQLite), and waits until it prints its URL and admin key.
-func startNode(ctx context.Context, bin, dbURL string) (*node, error) {
+// embedded SQLite), and pprof on pprofAddr if not "", and waits until it
+// prints its URL and admin key.
+func startNode(ctx context.Context, bin, dbURL, pprofAddr string) (*node, error) {
 	dir, err := os.MkdirTemp("", "mgbench-queue-node-")
 	if err != nil {
 		return nil, err
@@ -75,6 +76,9 @@ func startNode(ctx context.Context, bin, dbURL string) (*node, error) {
 		"--limits", "off", "--log-level", "warn", "--config", config}
 	if dbURL != "" {
 		args = append(args, "--db", dbURL)
+	}
+	if pprofAddr != "" {
+		args = append(args, "--pprof", pprofAddr)
 	}
 	n := &node{out: &tailBuffer{max: 64 << 10}, errs: &tailBuffer{max: 4096}, dir: dir, done: make(chan struct{})}
 	n.cmd = exec.Command(bin, args...)
