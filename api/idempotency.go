@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"os"
 	"time"
 
 	"mediagate"
@@ -27,6 +31,16 @@ var replayedHeaders = []string{"Content-Type", "Location", "ETag"}
 // nothing. The same key with another request, or while the first still
 // runs, is answered 409. A 5xx is not stored, so the request may be retried.
 func idempotent(store mediagate.IdempotencyStore, ttl time.Duration) func(http.Handler) http.Handler {
+	return idempotentWith(store, ttl, readJSONBody)
+}
+
+// bodyReader reads a request's body for the Idempotency-Key middleware: it
+// returns the request's fingerprint and leaves r.Body readable again for
+// the handler; cleanup, if not nil, runs when the request is done.
+type bodyReader func(w http.ResponseWriter, r *http.Request) (fingerprint string, cleanup func(), err error)
+
+// idempotentWith is idempotent with the body read by read.
+func idempotentWith(store mediagate.IdempotencyStore, ttl time.Duration, read bodyReader) func(http.Handler) http.Handler {
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
 	}
@@ -43,21 +57,14 @@ func idempotent(store mediagate.IdempotencyStore, ttl time.Duration) func(http.H
 					"Idempotency-Key must be one header of 1 to %d printable ASCII characters", maxIdempotencyKey))
 				return
 			}
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+			fingerprint, cleanup, err := read(w, r)
+			if cleanup != nil {
+				defer cleanup()
+			}
 			if err != nil {
-				var maxErr *http.MaxBytesError
-				if errors.As(err, &maxErr) {
-					err = jsonError(err)
-				} else {
-					err = mediagate.Errorf(mediagate.EINVALID, "reading the request body: %v", err)
-				}
 				writeError(w, r, err)
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			sum := sha256.Sum256(body)
-			fingerprint := r.Method + " " + r.URL.Path + " " + hex.EncodeToString(sum[:])
-
 			stored, err := store.Begin(r.Context(), p.AccountID, values[0], fingerprint, ttl)
 			if err != nil {
 				writeError(w, r, err)
@@ -70,6 +77,22 @@ func idempotent(store mediagate.IdempotencyStore, ttl time.Duration) func(http.H
 			run(w, r, next, store, p.AccountID, values[0])
 		})
 	}
+}
+
+// readJSONBody holds a body of at most maxJSONBody in memory and
+// fingerprints method, path and the body's SHA-256.
+func readJSONBody(w http.ResponseWriter, r *http.Request) (string, func(), error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return "", nil, jsonError(err)
+		}
+		return "", nil, mediagate.Errorf(mediagate.EINVALID, "reading the request body: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
+	return r.Method + " " + r.URL.Path + " " + hex.EncodeToString(sum[:]), nil, nil
 }
 
 // run serves r through next with the answer held back, stores the answer
@@ -156,4 +179,84 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		c.status = http.StatusOK
 	}
 	return c.body.Write(b)
+}
+
+// spoolBody returns the body reader of idempotentSpooled: it copies a body
+// of at most maxBody bytes to a temporary file while hashing it, and hands
+// the file to the handler as the body; cleanup removes it. The fingerprint
+// covers method, path, the query string (its parameters in order of name),
+// the media type and the body. A multipart/form-data body is hashed by its
+// parts — names, file names, types and contents — not by its boundary, so a
+// client that encodes the same form again gets the same fingerprint.
+func spoolBody(maxBody int64) bodyReader {
+	return func(w http.ResponseWriter, r *http.Request) (string, func(), error) {
+		f, err := os.CreateTemp("", "mediagate-idem-*")
+		if err != nil {
+			return "", nil, fmt.Errorf("spool the request body: %w", err)
+		}
+		cleanup := func() {
+			f.Close()
+			os.Remove(f.Name())
+		}
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, maxBody+1))
+		switch {
+		case err != nil:
+			return "", cleanup, mediagate.Errorf(mediagate.EINVALID, "reading the request body: %v", err)
+		case n > maxBody:
+			return "", cleanup, mediagate.Errorf(mediagate.ETOOLARGE,
+				"a request with an Idempotency-Key may have a body of at most %d bytes", maxBody)
+		}
+		sum := "body:" + hex.EncodeToString(h.Sum(nil))
+		mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt == "multipart/form-data" && params["boundary"] != "" {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return "", cleanup, fmt.Errorf("spool the request body: %w", err)
+			}
+			if form, ok := formSum(f, params["boundary"]); ok {
+				sum = "form:" + form
+			}
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return "", cleanup, fmt.Errorf("spool the request body: %w", err)
+		}
+		r.Body, r.ContentLength = io.NopCloser(f), n
+		return r.Method + " " + r.URL.Path + "?" + r.URL.Query().Encode() + " " + mt + " " + sum, cleanup, nil
+	}
+}
+
+// formSum hashes the parts of a multipart body: each part's form name,
+// file name and Content-Type, length-prefixed, and its contents' SHA-256. ok is false if the
+// body does not parse (the handler will refuse it; its bytes are the
+// fingerprint then).
+func formSum(body io.Reader, boundary string) (sum string, ok bool) {
+	h := sha256.New()
+	mr := multipart.NewReader(body, boundary)
+	field := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	for {
+		part, err := mr.NextRawPart() // as sent: no Content-Transfer-Encoding decoding
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), true
+		} else if err != nil {
+			return "", false
+		}
+		field(part.FormName())
+		field(part.FileName())
+		field(part.Header.Get("Content-Type"))
+		content := sha256.New()
+		_, err = io.Copy(content, part)
+		part.Close()
+		if err != nil {
+			return "", false
+		}
+		h.Write(content.Sum(nil))
+	}
+}
+
+// idempotentSpooled is idempotent for bodies too big to hold in memory, up
+// to maxBody bytes (a job's input, raw or in a form): see spoolBody. A
+// larger body with an Idempotency-Key is refused (413); without one, the
+// handler reads it as it comes.
+func idempotentSpooled(store mediagate.IdempotencyStore, ttl time.Duration, maxBody int64) func(http.Handler) http.Handler {
+	return idempotentWith(store, ttl, spoolBody(maxBody))
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"mediagate"
 	"mediagate/apiv1"
@@ -119,7 +118,7 @@ func routes(d Deps) []route {
 
 		{"GET /v1/account/webhook-secret", anyone(handleWebhookSecret(d.WebhookKey)), operation{Tag: "jobs", Auth: "any",
 			Summary: "The secret job callbacks to this account are signed with (Mediagate-Signature).", Response: apiv1.WebhookSecret{}}},
-		{"POST /v1/jobs", jobs(idemJSON(idem, handleSubmitJob(jb))), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
+		{"POST /v1/jobs", jobs(idempotentSpooled(d.Store, d.Config.IdempotencyTTL, maxSubmitBody(d.Config.JobTypes))(handleSubmitJob(jb))), operation{Tag: "jobs", Auth: mediagate.ScopeJobs,
 			Summary: "Submit a job: JSON naming an uploaded input, the input as the raw body (?type=, ?params=), or multipart/form-data with a file part. 202 with Location and Retry-After.",
 			Status:  202, Params: []param{idemKey, queryParam("type", "string", "Job type, for a raw body."),
 				queryParam("params", "string", "Params as a JSON object, for a raw body."),
@@ -164,23 +163,15 @@ func routes(d Deps) []route {
 
 func identity(h http.Handler) http.Handler { return h }
 
-// idemJSON applies the Idempotency-Key middleware to JSON bodies, which it
-// reads whole to fingerprint; a raw or form body (an input file) with a key
-// is refused rather than buffered.
-func idemJSON(idem func(http.Handler) http.Handler, h http.Handler) http.Handler {
-	withKey := idem(h)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Idempotency-Key") == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			writeError(w, r, mediagate.Errorf(mediagate.EINVALID,
-				"Idempotency-Key is taken on JSON submits: upload the input first, then submit it by input_object_id"))
-			return
-		}
-		withKey.ServeHTTP(w, r)
-	})
+// maxSubmitBody bounds the body of a job submit with an Idempotency-Key,
+// which is spooled to a temporary file to be fingerprinted: the largest
+// input a configured type takes, and room for a form's fields.
+func maxSubmitBody(types map[string]mediagate.JobType) int64 {
+	n := int64(maxJSONBody)
+	for _, t := range types {
+		n = max(n, t.MaxInputSize+1<<20)
+	}
+	return n
 }
 
 // CheckJobTypes reports the first job type whose params schema does not
