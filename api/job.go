@@ -17,6 +17,7 @@ import (
 
 	"mediagate"
 	"mediagate/apiv1"
+	"mediagate/internal/wake"
 	"mediagate/webhook"
 )
 
@@ -37,8 +38,11 @@ type jobs struct {
 	// finishing node's first round is made.
 	callbacks mediagate.CallbackStore
 	stats     *jobStatsCache // for Retry-After estimates
-	cfg       Config
-	now       func() time.Time
+	// ended is signalled with a job's id when it finishes through this
+	// node, so that a ?wait= on the same node answers at once.
+	ended wake.Waker
+	cfg   Config
+	now   func() time.Time
 }
 
 // newJobs makes what the job handlers share from the API's dependencies.
@@ -55,6 +59,10 @@ func newJobs(d Deps, up *uploads, obj *objects) (*jobs, error) {
 		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs), stats: newJobStatsCache(d.Jobs, d.Now)}, nil
 }
 
+// longPollTick is how often a ?wait= reads its job again, for a finish on
+// another node (one on this node wakes it at once). A variable for tests.
+var longPollTick = 250 * time.Millisecond
+
 // jobType is a configured job type with its params schema compiled.
 type jobType struct {
 	mediagate.JobType
@@ -68,7 +76,6 @@ const (
 	heartbeatEvery = 10 * time.Second    // how often a worker heartbeats
 	maxLongPoll    = 60 * time.Second    // ?wait= and a lease's wait_seconds, at most
 	pollGrace      = 0.2                 // a poll may come this share of Retry-After early
-	longPollTick   = 250 * time.Millisecond
 )
 
 // compileJobTypes checks the configured job types and compiles their params
@@ -419,9 +426,13 @@ func handleGetJob(h *jobs) http.Handler {
 	})
 }
 
-// waitFinished polls the store for j until it finishes, wait passes or the
-// request ends, and returns it as it is then.
+// waitFinished reads j again until it finishes, wait passes or the request
+// ends, and returns it as it is then: at once when it finishes through this
+// node, and every longPollTick for a finish on another node.
 func (h *jobs) waitFinished(ctx context.Context, j *mediagate.Job, wait time.Duration) (*mediagate.Job, error) {
+	sctx, unsubscribe := context.WithCancel(ctx)
+	defer unsubscribe()
+	woken := h.ended.Subscribe(sctx, []string{j.ID})
 	t := time.NewTicker(longPollTick)
 	defer t.Stop()
 	deadline := time.NewTimer(wait)
@@ -432,6 +443,7 @@ func (h *jobs) waitFinished(ctx context.Context, j *mediagate.Job, wait time.Dur
 			return j, nil
 		case <-deadline.C:
 			return j, nil
+		case <-woken:
 		case <-t.C:
 		}
 		next, err := h.store.Job(ctx, j.AccountID, j.ID)
@@ -551,8 +563,10 @@ func handleCancelJob(h *jobs) http.Handler {
 }
 
 // finished settles the bill of a job that ended without success (its hold
-// released, or refunded if it was settled) and sends its callback.
+// released, or refunded if it was settled), wakes its waiters on this node
+// and sends its callback.
 func (h *jobs) finished(ctx context.Context, j *mediagate.Job) {
+	h.ended.Signal(j.ID)
 	FinishedJobBill(context.WithoutCancel(ctx), h.ledger, j, h.price(j.Type))
 	h.callback(ctx, j)
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -318,4 +320,54 @@ func TestJobSubmitForm(t *testing.T) {
 	body, ct = form(map[string]string{"type": "audio.stats"}, pngBytes)
 	s.do(t, "POST", "/v1/jobs", tok, body, "Content-Type", ct).problem(t, 415, mediagate.EUNSUPPORTED)
 	s.balance(t, acct, 20_000, jobPrice)
+}
+
+// TestJobWaitWakes long-polls a job with ?wait= while its worker completes
+// it on the same node: the answer is the finished job, although the wait's
+// own re-reads are set far beyond the wait (so only the wake-up can end it).
+func TestJobWaitWakes(t *testing.T) {
+	api.SetLongPollTick(t, time.Hour)
+	s := newJobServer(t)
+	tok, _ := s.funded(t, "a@example.com", 20_000)
+	var j apiv1.Job
+	s.submitRaw(t, tok, "audio.stats", "", wav(4000), "audio/wav").status(t, 202).json(t, &j)
+	wk := s.workerKey(t, tok)
+	s.lease(t, wk, "w1")
+	s.clock.Advance(time.Minute) // past the first Retry-After
+
+	type answer struct {
+		status int
+		body   []byte
+		err    error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", s.URL+"/v1/jobs/"+j.ID+"?wait=20s", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- answer{resp.StatusCode, b, err}
+	}()
+	// Heartbeat until the poll is surely waiting, then complete.
+	for range 3 {
+		s.do(t, "POST", "/v1/worker/jobs/"+j.ID+"/heartbeat", wk, apiv1.HeartbeatRequest{WorkerID: "w1", Progress: 0.5}).status(t, 200)
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.do(t, "POST", "/v1/worker/jobs/"+j.ID+"/complete", wk,
+		apiv1.CompleteJobRequest{WorkerID: "w1", Result: json.RawMessage(`{"ok":true}`)}).status(t, 200)
+	a := <-got
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("the waiting poll: status %d, err %v: %s", a.status, a.err, a.body)
+	}
+	if err := json.Unmarshal(a.body, &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != "succeeded" || string(j.Result) != `{"ok":true}` {
+		t.Fatalf("waited for %+v, want it succeeded with its result", j)
+	}
 }

@@ -246,6 +246,7 @@ func handleCompleteJob(h *jobs) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		h.ended.Signal(done.ID)
 		h.callback(ctx, done)
 		encode(w, http.StatusOK, h.jobJSON(ctx, done))
 	})

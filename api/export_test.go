@@ -1,0 +1,14 @@
+package api
+
+import (
+	"testing"
+	"time"
+)
+
+// SetLongPollTick sets how often a ?wait= reads its job again, until tb's
+// cleanup.
+func SetLongPollTick(tb testing.TB, d time.Duration) {
+	old := longPollTick
+	longPollTick = d
+	tb.Cleanup(func() { longPollTick = old })
+}
