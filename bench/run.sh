@@ -14,7 +14,9 @@
 #      PostgreSQL and SQLite beside River on the same PostgreSQL, then through
 #      the HTTP API of a `mediagate serve` on 127.0.0.1 (SQLite, PostgreSQL)
 #      (JOBQ_CASE=0 skips it; JOBQ_JOBS jobs at store level, default 20000;
-#      JOBQ_HTTP_JOBS through the API, default 5000, 0 to skip those rows).
+#      JOBQ_HTTP_JOBS through the API, default 5000, 0 to skip those rows);
+#      once as fast as the producers can (throughput) and once paced at
+#      JOBQ_RATE jobs/s, default 300 (latency with idle workers: the wake-up).
 #
 # Every server is a child of this script on a free 127.0.0.1 port and is
 # stopped on exit; every load loop is bounded in count and time, and each
@@ -365,6 +367,9 @@ if [[ ${JOBQ_CASE:-1} == 1 ]]; then
 	log "job queue: mediagate (PostgreSQL, SQLite, HTTP API) and River ..."
 	(cd "$ROOT" && timeout --kill-after=10 1200 go run ./bench/jobqueue -jobs "${JOBQ_JOBS:-20000}" \
 		-http-jobs "${JOBQ_HTTP_JOBS:-5000}" -mediagate "$BIN/mediagate") >"$OUT_DIR/jobqueue.md"
+	log "job queue, paced at ${JOBQ_RATE:-300} jobs/s ..."
+	(cd "$ROOT" && timeout --kill-after=10 600 go run ./bench/jobqueue -jobs 3000 -http-jobs 3000 \
+		-rate "${JOBQ_RATE:-300}" -mediagate "$BIN/mediagate") >"$OUT_DIR/jobqueue-paced.md"
 fi
 
 # 5. The table.
@@ -374,7 +379,7 @@ fi
 	cat "$OUT_DIR/machine.md"
 	echo
 	"$BIN/report" "$RESULTS"
-	for f in inproc.md jobqueue.md; do
+	for f in inproc.md jobqueue.md jobqueue-paced.md; do
 		if [[ -s $OUT_DIR/$f ]]; then
 			cat "$OUT_DIR/$f"
 			echo

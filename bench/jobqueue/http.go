@@ -65,10 +65,11 @@ func runHTTP(ctx context.Context, dbURL string, p params) (result, error) {
 	defer stopWork()
 	cpu := benchkit.TakeCPU([]int{n.cmd.Process.Pid})
 	start := time.Now()
+	pace := newPacer(p.rate)
 	var wg sync.WaitGroup
 	for range p.producers {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(p.httpJobs) && ctx.Err() == nil; i = next.Add(1) - 1 {
+			for i := next.Add(1) - 1; i < int64(p.httpJobs) && pace.wait(ctx) == nil; i = next.Add(1) - 1 {
 				var j struct{ ID string }
 				t0 := time.Now()
 				if err := api.post(ctx, "/v1/jobs", submit, http.StatusAccepted, &j); err != nil {

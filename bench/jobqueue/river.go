@@ -73,12 +73,13 @@ func runRiver(ctx context.Context, dbURL string, p params) (result, error) {
 	}
 	defer client.Stop(context.Background())
 	start := time.Now()
+	pace := newPacer(p.rate)
 	var next atomic.Int64
 	errc := make(chan error, p.producers)
 	var wg sync.WaitGroup
 	for range p.producers {
 		wg.Go(func() {
-			for next.Add(1) <= int64(p.jobs) {
+			for next.Add(1) <= int64(p.jobs) && pace.wait(ctx) == nil {
 				if _, err := client.Insert(ctx, noopArgs{}, nil); err != nil {
 					errc <- err
 					return

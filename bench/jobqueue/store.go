@@ -31,10 +31,11 @@ func runQueue(ctx context.Context, s mediagate.Store, p params) (result, error) 
 	var next atomic.Int64
 	errc := make(chan error, p.producers+p.workers)
 	start := time.Now()
+	pace := newPacer(p.rate)
 	var wg sync.WaitGroup
 	for range p.producers {
 		wg.Go(func() {
-			for next.Add(1) <= int64(p.jobs) {
+			for next.Add(1) <= int64(p.jobs) && pace.wait(ctx) == nil {
 				now := time.Now()
 				j := &mediagate.Job{ID: mediagate.NewID(mediagate.PrefixJob), AccountID: acct.ID, Type: "noop",
 					Params: json.RawMessage(`{}`), InputObjectID: "obj_none", MaxAttempts: 1, RunAfter: now, TTL: time.Hour, CreatedAt: now}
