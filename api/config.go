@@ -27,6 +27,11 @@ type Config struct {
 	// IdempotencyTTL is how long the answer to a request with an
 	// Idempotency-Key is kept for its retries.
 	IdempotencyTTL time.Duration
+	// KeyCacheTTL is how long a node trusts an API key it has looked up:
+	// a key revoked through this node is refused at once, one revoked on
+	// another node or with the CLI within KeyCacheTTL. 0 looks the key up
+	// on every request.
+	KeyCacheTTL time.Duration
 	// JobTypes are the job types jobs may be submitted for, by name (checked
 	// with CheckJobTypes; see mediagate.JobType.WithDefaults).
 	JobTypes map[string]mediagate.JobType
@@ -49,6 +54,7 @@ func DefaultConfig() Config {
 		Prices:         mediagate.DefaultPrices(),
 		SignupCredit:   mediagate.MicroCredits, // one credit: 1 GiB of uploads at default prices
 		IdempotencyTTL: 24 * time.Hour,
+		KeyCacheTTL:    5 * time.Second,
 	}
 }
 

@@ -19,7 +19,8 @@ type route struct {
 
 // routes lists every route of the API.
 func routes(d Deps) []route {
-	auth := &authenticator{keys: d.Store, tokens: d.Tokens, now: d.Now}
+	keys := newKeyCache(d.Store, d.Config.KeyCacheTTL, d.Now)
+	auth := &authenticator{keys: keys, tokens: d.Tokens, now: d.Now}
 	// Anonymous routes are limited by client IP; the others are authenticated
 	// first, then limited by credential and account.
 	anonymous, limited := identity, identity
@@ -76,7 +77,7 @@ func routes(d Deps) []route {
 			Params:  []param{idemKey}, Status: 201, Request: apiv1.CreateKeyRequest{}, Response: apiv1.Key{}}},
 		{"GET /v1/keys", anyone(handleListKeys(d.Store)), operation{Tag: "keys", Auth: "any",
 			Summary: "List the account's API keys, revoked ones included.", Response: apiv1.KeyList{}}},
-		{"DELETE /v1/keys/{id}", anyone(handleRevokeKey(d.Store, d.Now)), operation{Tag: "keys", Auth: "any",
+		{"DELETE /v1/keys/{id}", anyone(handleRevokeKey(keys, d.Now)), operation{Tag: "keys", Auth: "any",
 			Summary: "Revoke an API key; it stops working at once.", Status: 204,
 			Params: []param{pathParam("id", "The key's id (key_…).")}}},
 

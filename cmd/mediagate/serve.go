@@ -40,6 +40,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	publicURL := fs.String("public-url", e.getenv("MEDIAGATE_PUBLIC_URL"), "base URL clients reach this node at, used in signed URLs (default http://LISTEN) (env MEDIAGATE_PUBLIC_URL)")
 	node := fs.String("node", e.envOr("MEDIAGATE_NODE", "origin"), "node name; its URL-signing key is derived from it (env MEDIAGATE_NODE)")
 	fs.DurationVar(&cfg.UploadTTL, "upload-ttl", ed.duration("MEDIAGATE_UPLOAD_TTL", cfg.UploadTTL), "how long a pending upload waits for its bytes (env MEDIAGATE_UPLOAD_TTL)")
+	fs.DurationVar(&cfg.KeyCacheTTL, "key-cache-ttl", ed.duration("MEDIAGATE_KEY_CACHE_TTL", cfg.KeyCacheTTL), "how long a node trusts an API key it looked up: a key revoked on another node or with the CLI is refused within this; 0 looks keys up on every request (env MEDIAGATE_KEY_CACHE_TTL)")
 	fs.Int64Var(&cfg.SignupCredit, "signup-credit", ed.int64("MEDIAGATE_SIGNUP_CREDIT", cfg.SignupCredit), "micro-credits a new account starts with (env MEDIAGATE_SIGNUP_CREDIT)")
 	maxSize := byteSize(ed.size("MEDIAGATE_MAX_OBJECT_SIZE", cfg.MaxObjectSize))
 	fs.Var(&maxSize, "max-object-size", "largest object accepted, e.g. 50GiB (env MEDIAGATE_MAX_OBJECT_SIZE)")
