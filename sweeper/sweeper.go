@@ -172,17 +172,6 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	if err := s.sweepJobs(ctx, now, &res); err != nil {
 		return res, err
 	}
-	if s.Callbacks != nil {
-		limit := s.CallbackBatch
-		if limit <= 0 {
-			limit = 64
-		}
-		var err error
-		res.CallbacksDelivered, res.CallbacksFailed, err = s.Callbacks(ctx, now(), limit)
-		if err != nil { // the other duties go on; the callbacks wait for the next sweep
-			s.logger().Error("sending due job callbacks failed", "err", err)
-		}
-	}
 	failed := map[string]bool{}
 	for {
 		list, err := s.Objects.Unpurged(ctx, batch)
@@ -207,6 +196,19 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Failed = len(failed)
+	// Callbacks come last: slow receivers may hold a sweep up to about a
+	// minute, and the duties above must not wait for them.
+	if s.Callbacks != nil {
+		limit := s.CallbackBatch
+		if limit <= 0 {
+			limit = 64
+		}
+		var err error
+		res.CallbacksDelivered, res.CallbacksFailed, err = s.Callbacks(ctx, now(), limit)
+		if err != nil { // the callbacks wait for the next sweep
+			s.logger().Error("sending due job callbacks failed", "err", err)
+		}
+	}
 	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired+
 		res.CallbacksDelivered+res.CallbacksFailed > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
