@@ -56,6 +56,7 @@ type cluster struct {
 	nodes    []*node
 	adminKey string
 	dbURL    string
+	dataDir  string // the local blob store's directory, "" on S3
 }
 
 // startCluster starts n nodes on a new PostgreSQL database, a new Redis key

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -71,8 +72,9 @@ func startProcess(t *testing.T, name string, env []string, args ...string) *node
 	return nd
 }
 
-// jobsConfig is the config file of the job tests: the example job type and
-// a slow one (the same program after a 3 s sleep).
+// jobsConfig is the config file of the job tests: the example job type, a
+// slow one (the same program after a 3 s sleep) and a brief one (kept 10 s
+// after it finishes).
 const jobsConfig = `[job_types."audio.wavstats"]
 content_types = ["audio/wav"]
 price = 5000
@@ -82,6 +84,10 @@ content_types = ["audio/wav"]
 price = 7000
 max_attempts = 3
 backoff = "1s"
+[job_types."audio.brief"]
+content_types = ["audio/wav"]
+price = 1000
+ttl = "10s"
 `
 
 // writeJobsConfig writes the config file and returns its path and flags.
@@ -101,7 +107,7 @@ func TestJobsWithWorker(t *testing.T) {
 	addr := freeAddr(t)
 	srv := &node{name: "serve", url: "http://" + addr}
 	*srv = *startProcess(t, "serve", nil, append([]string{"serve", "--data", filepath.Join(dir, "data"), "--listen", addr,
-		"--limits", "off"}, writeJobsConfig(t)...)...)
+		"--rate-read", "10000/1s,10000", "--rate-write", "10000/1s,10000", "--rate-account", "10000/1s,10000"}, writeJobsConfig(t)...)...)
 	srv.url = "http://" + addr
 	waitReady(t, srv)
 	adminKey := ""
@@ -109,7 +115,7 @@ func TestJobsWithWorker(t *testing.T) {
 		rest := srv.out.String()[i+len("keep it safe): "):]
 		adminKey = strings.TrimSpace(rest[:strings.IndexByte(rest, '\n')])
 	}
-	jobsScenario(t, &cluster{nodes: []*node{srv}, adminKey: adminKey})
+	jobsScenario(t, &cluster{nodes: []*node{srv}, adminKey: adminKey, dataDir: filepath.Join(dir, "data")})
 }
 
 // TestJobsOnCluster: the same scenario on two nodes sharing PostgreSQL,
@@ -204,6 +210,16 @@ func jobsScenario(t *testing.T, c *cluster) {
 	if err != nil {
 		t.Fatalf("submit slow: %v", err)
 	}
+	// Polling in a tight loop is refused with 429 and a Retry-After, on
+	// every node (the gate is in the shared limiter).
+	for i := range 4 {
+		nd := c.nodes[i%len(c.nodes)]
+		resp := call(t, nd.url, "GET", "/v1/jobs/"+sj.ID, token, nil, nil)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("poll %d of a running job at once (%s): status %d, Retry-After %q; want 429 with Retry-After",
+				i, nd.name, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(w1.out.String(), sj.ID) {
 		if time.Now().After(deadline) {
@@ -250,6 +266,92 @@ func jobsScenario(t *testing.T, c *cluster) {
 	if want := 20_000 - 5000 - 7000 - upload; bal.Balance != want || bal.Held != 0 {
 		t.Fatalf("balance %d held %d, want %d and 0: each job charged once", bal.Balance, bal.Held, want)
 	}
+
+	briefTTLExpires(t, ctx, c, user, token, env, wavstats, dir)
+}
+
+// briefTTLExpires: a job of the brief type (kept 10 s) is done, then after
+// its TTL answers 410 and its input's bytes are gone from storage (the
+// local data directory, or the S3 bucket through a URL signed before).
+func briefTTLExpires(t *testing.T, ctx context.Context, c *cluster, user *client.Client, token string, env []string, wavstats, dir string) {
+	startProcess(t, "brief worker", env, "worker", "--type", "audio.brief", "--exec", wavstats+" {input}")
+	input := toneWAV()
+	input[len(input)-1] ^= 0x5a // bytes no other object has
+	in := filepath.Join(dir, "brief.wav")
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bj, err := user.SubmitJobFile(ctx, "audio.brief", nil, in, "audio/wav")
+	if err != nil {
+		t.Fatalf("submit brief: %v", err)
+	}
+	done, err := user.WaitJob(ctx, bj.ID)
+	if err != nil || done.Status != "succeeded" {
+		t.Fatalf("the brief job: %+v, %v", done, err)
+	}
+	inStorage := func() bool {
+		t.Helper()
+		if c.dataDir != "" {
+			return dirHolds(t, c.dataDir, input)
+		}
+		return false
+	}
+	var direct *client.SignedURL
+	if c.dataDir == "" { // S3: a presigned URL reads the bucket itself
+		if direct, err = user.DownloadURL(ctx, done.InputObjectID, time.Hour); err != nil {
+			t.Fatalf("download URL of the brief input: %v", err)
+		}
+		inStorage = func() bool {
+			t.Helper()
+			resp, err := http.Get(direct.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == http.StatusOK && bytes.Equal(b, input)
+		}
+	}
+	if !inStorage() {
+		t.Fatal("the brief job's input is not in storage while the job is kept")
+	}
+	status := 0
+	for deadline := time.Now().Add(30 * time.Second); status != http.StatusGone && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		status = call(t, c.nodes[0].url, "GET", "/v1/jobs/"+bj.ID, token, nil, nil).StatusCode
+	}
+	if status != http.StatusGone {
+		t.Fatalf("the brief job 30 s after its 10 s TTL: status %d, want 410", status)
+	}
+	if resp := call(t, c.nodes[0].url, "GET", "/v1/objects/"+done.InputObjectID, token, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the expired job's input object: status %d, want 404", resp.StatusCode)
+	}
+	for deadline := time.Now().Add(15 * time.Second); inStorage(); time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the expired job's input bytes are still in storage 15 s after it expired")
+		}
+	}
+}
+
+// dirHolds reports whether a file under dir holds exactly b.
+func dirHolds(t *testing.T, dir string, b []byte) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || found || !d.Type().IsRegular() {
+			return nil // files come and go under a running server
+		}
+		if info, err := d.Info(); err != nil || info.Size() != int64(len(b)) {
+			return nil
+		}
+		got, err := os.ReadFile(path)
+		found = err == nil && bytes.Equal(got, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }
 
 // uploadInput uploads the file at path and returns the object's id.
