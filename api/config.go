@@ -1,9 +1,6 @@
 package api
 
 import (
-	"mime"
-	"slices"
-	"strings"
 	"time"
 
 	"mediagate"
@@ -61,33 +58,11 @@ func DefaultConfig() Config {
 // DefaultAllowedTypes are images, audio, video, PDF and text.
 var DefaultAllowedTypes = []string{"image/*", "audio/*", "video/*", "application/pdf", "text/*"}
 
-// activeTypes can carry script a browser would run. A wildcard never admits
-// them; only an exact entry in AllowedTypes does.
-var activeTypes = []string{"text/html", "image/svg+xml", "application/xhtml+xml", "text/javascript", "text/xml", "application/xml"}
-
 // allowedType reports whether the media type (parameters ignored) is allowed.
 func (c Config) allowedType(contentType string) bool {
-	mt := mediaType(contentType)
-	if mt == "" {
-		return false
-	}
-	for _, a := range c.AllowedTypes {
-		if a == mt {
-			return true
-		}
-		if major, ok := strings.CutSuffix(a, "/*"); ok && strings.HasPrefix(mt, major+"/") && !slices.Contains(activeTypes, mt) {
-			return true
-		}
-	}
-	return false
+	return mediagate.TypeAllowed(c.AllowedTypes, contentType)
 }
 
 // mediaType returns the lower-case media type of a Content-Type value without
 // its parameters, or "" if it does not parse.
-func mediaType(contentType string) string {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || !strings.Contains(mt, "/") {
-		return ""
-	}
-	return mt
-}
+func mediaType(contentType string) string { return mediagate.MediaType(contentType) }
