@@ -1,0 +1,144 @@
+package fetch
+
+import (
+	"encoding/hex"
+	"fmt"
+	"hash/maphash"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// urlSeed keys the URL hashes of a process; they are never stored.
+var urlSeed = maphash.MakeSeed()
+
+// hashURL is the 64-bit hash a URL is deduplicated by. A million URLs take
+// 8 MB, not the URLs themselves; two URLs sharing a hash (about one chance
+// in 10^7 among a million) would have the second skipped as seen.
+func hashURL(normalized string) uint64 { return maphash.String(urlSeed, normalized) }
+
+// normalize parses raw as an absolute http(s) URL and returns the form it
+// is deduplicated and fetched by: scheme and host lower-cased, the default
+// port dropped, an empty path made "/", the fragment dropped.
+func normalize(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a URL: %w", err)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("scheme %q: only http and https are fetched", u.Scheme)
+	}
+	if u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("no host in %q", raw)
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("credentials in URLs are not sent")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	u.Host = host
+	if port != "" {
+		u.Host += ":" + port
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), nil
+}
+
+// seenSet is a set of URL hashes, safe for concurrent use.
+type seenSet struct {
+	mu sync.Mutex
+	m  map[uint64]struct{}
+}
+
+// add adds h and reports whether it was new.
+func (s *seenSet) add(h uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[h]; ok {
+		return false
+	}
+	s.m[h] = struct{}{}
+	return true
+}
+
+// contentSet maps the SHA-256 of stored bodies to their keys. A body being
+// stored is claimed first, so two workers with the same bytes at once store
+// them once: the second waits for the first's outcome.
+type contentSet struct {
+	mu      sync.Mutex
+	keys    map[[32]byte]string
+	pending map[[32]byte]chan struct{}
+}
+
+func newContentSet(prev map[[32]byte]string) *contentSet {
+	keys := make(map[[32]byte]string, len(prev))
+	for k, v := range prev {
+		keys[k] = v
+	}
+	return &contentSet{keys: keys, pending: map[[32]byte]chan struct{}{}}
+}
+
+// claim returns the key of sum if it is stored; otherwise, if no one is
+// storing it, it claims it (ok true: the caller stores and then calls
+// done); if someone is, it waits for them and looks again.
+func (c *contentSet) claim(sum [32]byte) (key string, ok bool) {
+	for {
+		c.mu.Lock()
+		if k, found := c.keys[sum]; found {
+			c.mu.Unlock()
+			return k, false
+		}
+		wait, busy := c.pending[sum]
+		if !busy {
+			c.pending[sum] = make(chan struct{})
+			c.mu.Unlock()
+			return "", true
+		}
+		c.mu.Unlock()
+		<-wait
+	}
+}
+
+// done ends a claim: key is where sum was stored, or "" if storing failed
+// (the next claimant tries).
+func (c *contentSet) done(sum [32]byte, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if key != "" {
+		c.keys[sum] = key
+	}
+	close(c.pending[sum])
+	delete(c.pending, sum)
+}
+
+// lookupOrAdd records key for sum unless it has one, and returns the key
+// the content is kept under (for bodies hashed while being stored).
+func (c *contentSet) lookupOrAdd(sum [32]byte, key string) (first string, dup bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, found := c.keys[sum]; found {
+		return k, true
+	}
+	c.keys[sum] = key
+	return key, false
+}
+
+// parseSum parses a hex SHA-256.
+func parseSum(s string) ([32]byte, bool) {
+	var sum [32]byte
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(sum) {
+		return sum, false
+	}
+	copy(sum[:], b)
+	return sum, true
+}

@@ -1,0 +1,319 @@
+package fetch
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mediagate"
+	"mediagate/internal/safedial"
+)
+
+// Options tune an Engine. Zero values take the defaults.
+type Options struct {
+	Concurrency   int           // URLs in flight at once; default 64
+	PerHost       int           // URLs in flight per host; default 8
+	Timeout       time.Duration // one attempt, from dial to the body's last byte; default 60 s
+	Retries       int           // more attempts for what is worth retrying; default 3, < 0: none
+	Backoff       time.Duration // the first retry's backoff, doubling; default 500 ms
+	MaxRetryAfter time.Duration // the longest Retry-After waited for; default 60 s
+	MaxRedirects  int           // default 5
+	MaxSize       int64         // the largest body stored; default 64 MiB
+	SmallSize     int64         // bodies up to this are hashed before they are stored; default 1 MiB
+	Types         []string      // allowed types, sniffed from the bytes ("image/*", "application/pdf"); empty: any
+	UserAgent     string        // default "mediagate-fetch/1"
+	// AllowPrivate lets the fetcher reach private and loopback addresses
+	// (tests, benchmarks, an operator's own network); off, only public
+	// unicast addresses are dialed.
+	AllowPrivate bool
+	// Transport, when set, replaces the engine's own (tests).
+	Transport http.RoundTripper
+}
+
+func (o Options) withDefaults() Options {
+	set := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	set(&o.Concurrency, 64)
+	set(&o.PerHost, 8)
+	set(&o.MaxRedirects, 5)
+	if o.Retries == 0 {
+		o.Retries = 3
+	} else if o.Retries < 0 {
+		o.Retries = 0
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&o.Timeout, time.Minute}, {&o.Backoff, 500 * time.Millisecond}, {&o.MaxRetryAfter, time.Minute}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = 64 << 20
+	}
+	if o.SmallSize <= 0 {
+		o.SmallSize = 1 << 20
+	}
+	o.SmallSize = min(o.SmallSize, o.MaxSize)
+	if o.UserAgent == "" {
+		o.UserAgent = "mediagate-fetch/1"
+	}
+	return o
+}
+
+// Stats are a run's counts so far.
+type Stats struct {
+	Read       int64 // lines taken from the list (URLs, and lines that are not)
+	Skipped    int64 // URLs seen earlier in the list or done by the previous run
+	Done       int64 // URLs with a result this run
+	OK         int64
+	Duplicates int64
+	Errors     int64
+	Bytes      int64 // bytes received (stored or not)
+	InFlight   int64
+	ByKind     map[Kind]int64 // errors by kind
+}
+
+// Engine fetches URL lists into a BlobStore. One Engine runs one list at a
+// time.
+type Engine struct {
+	opts   Options
+	store  mediagate.BlobStore
+	client *http.Client
+	hosts  hostSlots
+
+	read, skipped, done, ok, dups, errs, bytes, inflight atomic.Int64
+	kindMu                                               sync.Mutex
+	kinds                                                map[Kind]int64
+}
+
+// New returns an engine that stores into store.
+func New(store mediagate.BlobStore, opts Options) *Engine {
+	opts = opts.withDefaults()
+	e := &Engine{opts: opts, store: store, kinds: map[Kind]int64{}, hosts: hostSlots{per: opts.PerHost, m: map[string]*hostSlot{}}}
+	rt := opts.Transport
+	if rt == nil {
+		d := safedial.Dialer{AllowPrivate: opts.AllowPrivate, Timeout: min(opts.Timeout, 30*time.Second)}
+		rt = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           d.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          2 * opts.Concurrency,
+			MaxIdleConnsPerHost:   opts.PerHost,
+			MaxConnsPerHost:       opts.PerHost,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   min(opts.Timeout, 15*time.Second),
+			ResponseHeaderTimeout: opts.Timeout,
+			DisableCompression:    true, // store the bytes as served
+			ReadBufferSize:        32 << 10,
+			WriteBufferSize:       4 << 10,
+		}
+	}
+	e.client = &http.Client{Transport: rt, CheckRedirect: e.checkRedirect}
+	return e
+}
+
+// errRedirects ends a URL that redirects too often or to a refused URL.
+var errRedirects = errors.New("redirect refused")
+
+func (e *Engine) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > e.opts.MaxRedirects {
+		return fmt.Errorf("%w: more than %d redirects", errRedirects, e.opts.MaxRedirects)
+	}
+	if _, err := normalize(req.URL.String()); err != nil {
+		return fmt.Errorf("%w: to %s: %v", errRedirects, req.URL.Redacted(), err)
+	}
+	return nil
+}
+
+// Stats returns the counts so far; safe to call while Run runs.
+func (e *Engine) Stats() Stats {
+	s := Stats{Read: e.read.Load(), Skipped: e.skipped.Load(), Done: e.done.Load(), OK: e.ok.Load(),
+		Duplicates: e.dups.Load(), Errors: e.errs.Load(), Bytes: e.bytes.Load(), InFlight: e.inflight.Load(), ByKind: map[Kind]int64{}}
+	e.kindMu.Lock()
+	for k, v := range e.kinds {
+		s.ByKind[k] = v
+	}
+	e.kindMu.Unlock()
+	return s
+}
+
+// task is one URL to fetch.
+type task struct {
+	raw, url, host string
+}
+
+// Run fetches every URL of list (one per line; blank lines and lines
+// starting with # are skipped) that prev does not hold (prev may be nil),
+// and appends a Result per URL to results. It returns when the list is
+// done, or when ctx ends (the URLs in flight are then reported canceled),
+// with the final counts; the error is ctx's, the list's, or the results'.
+func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, results io.Writer) (Stats, error) {
+	rw := newResultWriter(results)
+	content := newContentSet(nil)
+	seen := &seenSet{m: map[uint64]struct{}{}}
+	if prev != nil {
+		content = newContentSet(prev.content)
+		for h := range prev.done {
+			seen.m[h] = struct{}{}
+		}
+	}
+	stopFlush := make(chan struct{})
+	flushed := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				rw.flush()
+			case <-stopFlush:
+				flushed <- rw.flush()
+				return
+			}
+		}
+	}()
+
+	tasks := make(chan task, e.opts.Concurrency)
+	var wg sync.WaitGroup
+	var writeErr atomic.Value
+	for range e.opts.Concurrency {
+		wg.Go(func() {
+			for t := range tasks {
+				r := e.fetch(ctx, t, content)
+				e.count(r)
+				if err := rw.write(r); err != nil {
+					writeErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	listErr := e.feed(ctx, list, seen, tasks, rw)
+	close(tasks)
+	wg.Wait()
+	close(stopFlush)
+	err := <-flushed
+	if werr, _ := writeErr.Load().(error); werr != nil {
+		err = werr
+	}
+	switch {
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case listErr != nil:
+		err = listErr
+	}
+	if err != nil {
+		return e.Stats(), err
+	}
+	return e.Stats(), nil
+}
+
+// feed reads the list into tasks until it ends or ctx does. A line that is
+// not a fetchable URL gets its error result at once.
+func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks chan<- task, rw *resultWriter) error {
+	sc := bufio.NewScanner(list)
+	sc.Buffer(make([]byte, 64<<10), 64<<10) // a longer line is an error of the list
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		e.read.Add(1)
+		norm, err := normalize(line)
+		if err != nil {
+			r := &Result{URL: line, Status: StatusError, Kind: KindURL, Error: err.Error(), Time: time.Now().UTC()}
+			e.count(r)
+			if err := rw.write(r); err != nil {
+				return err
+			}
+			continue
+		}
+		if !seen.add(hashURL(norm)) {
+			e.skipped.Add(1)
+			continue
+		}
+		select {
+		case tasks <- task{raw: line, url: norm, host: hostOf(norm)}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading the URL list: %w", err)
+	}
+	return nil
+}
+
+// count adds r to the counts.
+func (e *Engine) count(r *Result) {
+	e.done.Add(1)
+	switch r.Status {
+	case StatusOK:
+		e.ok.Add(1)
+	case StatusDuplicate:
+		e.dups.Add(1)
+	default:
+		e.errs.Add(1)
+		e.kindMu.Lock()
+		e.kinds[r.Kind]++
+		e.kindMu.Unlock()
+	}
+}
+
+// hostOf returns the host[:port] of a normalized URL.
+func hostOf(norm string) string {
+	rest := norm[strings.Index(norm, "://")+3:]
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// hostSlots bounds the URLs in flight per host.
+type hostSlots struct {
+	per int
+	mu  sync.Mutex
+	m   map[string]*hostSlot
+}
+
+type hostSlot struct {
+	sem   chan struct{}
+	users int // holders and waiters; the slot is dropped at 0
+}
+
+// acquire waits for a slot of host, or for ctx; release gives it back.
+func (h *hostSlots) acquire(ctx context.Context, host string) (release func(), err error) {
+	h.mu.Lock()
+	s := h.m[host]
+	if s == nil {
+		s = &hostSlot{sem: make(chan struct{}, h.per)}
+		h.m[host] = s
+	}
+	s.users++
+	h.mu.Unlock()
+	drop := func() {
+		h.mu.Lock()
+		if s.users--; s.users == 0 {
+			delete(h.m, host)
+		}
+		h.mu.Unlock()
+	}
+	select {
+	case s.sem <- struct{}{}:
+		return func() { <-s.sem; drop() }, nil
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	}
+}
