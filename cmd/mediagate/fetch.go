@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"mediagate/disk"
+	"mediagate/fetch"
+)
+
+func init() {
+	commands["fetch"] = command{"download a list of URLs into a directory (resumable)", runFetch}
+}
+
+// runFetch is the standalone bulk downloader: no server, a local store.
+func runFetch(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "fetch", "[flags] URLS_FILE -o DIR   (URLS_FILE - reads standard input)")
+	out := fs.String("o", "", "directory to store into (required): DIR/objects holds the bytes, DIR/results.ndjson a line per URL")
+	resultsPath := fs.String("results", "", "results file (default DIR/results.ndjson); a run finds the previous run's results there and resumes")
+	var opts fetch.Options
+	fs.IntVar(&opts.Concurrency, "concurrency", 64, "URLs in flight at once")
+	fs.IntVar(&opts.PerHost, "per-host", 8, "URLs in flight per host")
+	fs.DurationVar(&opts.Timeout, "timeout", time.Minute, "one attempt at a URL, from connecting to the last byte")
+	fs.IntVar(&opts.Retries, "retries", 3, "more attempts after a timeout, a network error, 408, 429 or 5xx (0: none)")
+	maxSize := byteSize(64 << 20)
+	fs.Var(&maxSize, "max-size", "largest body stored (e.g. 16MiB); a larger one is an error")
+	types := fs.String("types", "", "comma-separated types the bytes must be, sniffed (e.g. image/*,application/pdf); empty: any")
+	fs.BoolVar(&opts.AllowPrivate, "allow-private", false, "also fetch from private and loopback addresses (off: public unicast only, against request forgery)")
+	fs.StringVar(&opts.UserAgent, "user-agent", "mediagate-fetch/1", "User-Agent header")
+	quiet := fs.Bool("no-progress", false, "show no progress bar")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) != 1:
+		return usageError("fetch: give one URL list (a file, or - for standard input)")
+	case *out == "":
+		return usageError("fetch: -o DIR is required")
+	case opts.Concurrency < 1 || opts.PerHost < 1 || opts.Timeout <= 0 || opts.Retries < 0 || maxSize < 1:
+		return usageError("fetch: --concurrency, --per-host, --timeout and --max-size must be > 0, --retries ≥ 0")
+	}
+	if opts.Retries == 0 {
+		opts.Retries = -1
+	}
+	opts.MaxSize = int64(maxSize)
+	if *types != "" {
+		for _, t := range strings.Split(*types, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				opts.Types = append(opts.Types, t)
+			}
+		}
+	}
+
+	list, total, err := openList(e, pos[0])
+	if err != nil {
+		return err
+	}
+	defer list.Close()
+	store, err := disk.Open(*out)
+	if err != nil {
+		return err
+	}
+	if *resultsPath == "" {
+		*resultsPath = filepath.Join(*out, "results.ndjson")
+	}
+	prev, err := readPrevious(*resultsPath)
+	if err != nil {
+		return err
+	}
+	results, err := os.OpenFile(*resultsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer results.Close()
+	if prev.Results > 0 {
+		fmt.Fprintf(e.stderr, "resuming: %d results of an earlier run in %s\n", prev.Results, *resultsPath)
+	}
+
+	eng := fetch.New(store, opts)
+	start := time.Now()
+	stopBar := showFetchProgress(e, *quiet, eng, total)
+	stats, err := eng.Run(ctx, list, prev, results)
+	stopBar()
+	printFetchSummary(e, stats, time.Since(start), *resultsPath)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stopped; run the same command again to resume")
+	}
+	return err
+}
+
+// openList opens the URL list and counts its URLs, for the progress bar's
+// total (-1 for standard input, which can be read once only).
+func openList(e *env, path string) (io.ReadCloser, int64, error) {
+	if path == "-" {
+		return io.NopCloser(e.stdin), -1, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && line[0] != '#' {
+			n++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, n, nil
+}
+
+// readPrevious reads the results of an earlier run, if there are any.
+func readPrevious(path string) (*fetch.Previous, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fetch.ReadPrevious(strings.NewReader(""))
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	prev, err := fetch.ReadPrevious(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return prev, nil
+}
+
+// showFetchProgress draws a bar of URLs handled, with the rate, the bytes
+// and the errors, on a terminal, until the returned func is called.
+func showFetchProgress(e *env, quiet bool, eng *fetch.Engine, total int64) (stop func()) {
+	bar := newFetchBar(e, quiet, total)
+	if bar == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s := eng.Stats()
+			bar.Describe(fmt.Sprintf("%s, %d errors", fmtBytes(s.Bytes), s.Errors))
+			bar.Set64(s.Done + s.Skipped)
+			select {
+			case <-t.C:
+			case <-done:
+				bar.Finish()
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+func newFetchBar(e *env, quiet bool, total int64) *progressbar.ProgressBar {
+	f, ok := e.stderr.(*os.File)
+	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetItsString("URLs"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+}
+
+// printFetchSummary tells what the run did.
+func printFetchSummary(e *env, s fetch.Stats, took time.Duration, results string) {
+	rate := float64(s.Done) / max(took.Seconds(), 1e-3)
+	fmt.Fprintf(e.stderr, "%d URLs in %v (%.0f/s, %s): %d stored, %d duplicates, %d errors, %d skipped (seen before or done by an earlier run)\n",
+		s.Done, took.Round(time.Millisecond), rate, fmtBytes(s.Bytes), s.OK, s.Duplicates, s.Errors, s.Skipped)
+	if s.Errors > 0 {
+		kinds := make([]string, 0, len(s.ByKind))
+		for k := range s.ByKind {
+			kinds = append(kinds, string(k))
+		}
+		slices.Sort(kinds)
+		var parts []string
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.ByKind[fetch.Kind(k)]))
+		}
+		fmt.Fprintf(e.stderr, "errors: %s (each URL's is in %s)\n", strings.Join(parts, ", "), results)
+	}
+}

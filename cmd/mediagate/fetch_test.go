@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"mediagate/disk"
+	"mediagate/fetch"
+)
+
+// runCLI runs the command line with args and returns stderr.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	return stderr.String(), err
+}
+
+func TestFetchCommand(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "content of %s\n", r.URL.Path)
+	}))
+	defer origin.Close()
+	dir := t.TempDir()
+	list := filepath.Join(dir, "urls.txt")
+	var urls []string
+	for i := range 20 {
+		urls = append(urls, fmt.Sprintf("%s/f/%d", origin.URL, i))
+	}
+	os.WriteFile(list, []byte(strings.Join(append(urls[:10:10], "# comment", "", origin.URL+"/missing"), "\n")), 0o644)
+	out := filepath.Join(dir, "out")
+
+	// Loopback is refused without --allow-private.
+	stderr, err := runCLI(t, "fetch", list, "-o", out, "--no-progress", "--retries", "0")
+	mu.Lock()
+	n := len(hits)
+	mu.Unlock()
+	if err != nil || !strings.Contains(stderr, "11 errors") || !strings.Contains(stderr, "blocked 11") || n != 0 {
+		t.Fatalf("without --allow-private: %v, %q, origin hits %v; want every URL blocked", err, stderr, hits)
+	}
+	os.Remove(filepath.Join(out, "results.ndjson"))
+
+	stderr, err = runCLI(t, "fetch", list, "-o", out, "--no-progress", "--allow-private", "--retries", "0")
+	if err != nil || !strings.Contains(stderr, "10 stored") || !strings.Contains(stderr, "http 1") {
+		t.Fatalf("first run: %v, %q", err, stderr)
+	}
+	// A longer list with the same results file: only the new URLs are fetched.
+	os.WriteFile(list, []byte(strings.Join(urls, "\n")), 0o644)
+	stderr, err = runCLI(t, "fetch", list, "-o", out, "--no-progress", "--allow-private")
+	if err != nil || !strings.Contains(stderr, "resuming: 11 results") || !strings.Contains(stderr, "10 stored") || !strings.Contains(stderr, "10 skipped") {
+		t.Fatalf("second run: %v, %q", err, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range urls {
+		p := strings.TrimPrefix(u, origin.URL)
+		if hits[p] != 1 {
+			t.Fatalf("%s fetched %d times, want once", p, hits[p])
+		}
+	}
+	// Every URL has one stored result, whose key holds its bytes.
+	b, err := os.ReadFile(filepath.Join(out, "results.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := disk.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for line := range bytes.Lines(b) {
+		var r fetch.Result
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != fetch.StatusOK {
+			continue
+		}
+		ok++
+		rc, _, err := store.Open(t.Context(), r.Key)
+		if err != nil {
+			t.Fatalf("%s: %v", r.URL, err)
+		}
+		var got bytes.Buffer
+		got.ReadFrom(rc)
+		rc.Close()
+		if want := fmt.Sprintf("content of %s\n", strings.TrimPrefix(r.URL, origin.URL)); got.String() != want {
+			t.Fatalf("%s stored %q, want %q", r.URL, got.String(), want)
+		}
+	}
+	if ok != 20 {
+		t.Fatalf("%d stored results, want 20", ok)
+	}
+
+	for _, args := range [][]string{{"fetch", list}, {"fetch", "-o", out}, {"fetch", list, "-o", out, "--concurrency", "0"}} {
+		if _, err := runCLI(t, args...); exitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
