@@ -40,8 +40,10 @@
 //
 // # Resume
 //
-// Results are appended to the results file as they come and flushed every
-// second. A run given the previous results skips every URL that has one;
-// only the URLs in flight when a run died (at most Concurrency) are
-// fetched again, and storing them again is harmless.
+// Each result is written to the results file (one write) before its
+// worker takes another URL, and the file is synced every second. A run
+// given the previous results (OpenResults) skips every URL that has one,
+// except those whose error may pass; only the URLs in flight when a run was
+// killed (at most Concurrency) are fetched again, and storing them again is
+// harmless. A machine that crashes may lose the last second of results.
 package fetch

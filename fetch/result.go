@@ -63,17 +63,22 @@ type Result struct {
 	Time        time.Time `json:"time"` // when it ended
 }
 
-// resultWriter appends results as NDJSON through a buffer, flushed by
-// flushLoop and at close; it is safe for concurrent use.
+// resultWriter appends results as NDJSON, one write per result, so that a
+// result a worker has written is in the file (the kernel's page cache)
+// before the worker takes its next URL: a run killed with SIGKILL loses no
+// written result, and only the URLs then in flight are fetched again. The
+// file is synced every second, against a crash of the machine. It is safe
+// for concurrent use.
 type resultWriter struct {
 	mu  sync.Mutex
-	w   *bufio.Writer
-	f   *os.File // synced at each flush when the results go to a file
+	w   io.Writer
+	f   *os.File // synced by flush when the results go to a file
+	buf []byte
 	err error
 }
 
 func newResultWriter(w io.Writer) *resultWriter {
-	rw := &resultWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	rw := &resultWriter{w: w}
 	rw.f, _ = w.(*os.File)
 	return rw
 }
@@ -88,20 +93,17 @@ func (rw *resultWriter) write(r *Result) error {
 	if rw.err != nil {
 		return rw.err
 	}
-	b = append(b, '\n')
-	_, rw.err = rw.w.Write(b)
+	rw.buf = append(append(rw.buf[:0], b...), '\n')
+	_, rw.err = rw.w.Write(rw.buf)
 	return rw.err
 }
 
-// flush writes out what is buffered and, for a file, syncs it, so a run
-// killed later resumes from here.
+// flush syncs a results file, so a crash of the machine later resumes
+// from here.
 func (rw *resultWriter) flush() error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
-	if rw.err != nil {
-		return rw.err
-	}
-	if rw.err = rw.w.Flush(); rw.err == nil && rw.f != nil {
+	if rw.err == nil && rw.f != nil {
 		if err := rw.f.Sync(); err != nil && !isNotSyncable(err) {
 			rw.err = err
 		}
@@ -129,21 +131,30 @@ type Previous struct {
 // ReadPrevious reads an earlier run's results NDJSON. A torn last line (the
 // run was killed mid-write) is ignored; any other bad line is an error.
 func ReadPrevious(r io.Reader) (*Previous, error) {
+	p, _, err := readPrevious(r)
+	return p, err
+}
+
+// readPrevious is ReadPrevious that also returns the length of the whole
+// lines read.
+func readPrevious(r io.Reader) (*Previous, int64, error) {
 	p := &Previous{done: map[uint64]struct{}{}, content: map[[32]byte]string{}}
 	br := bufio.NewReaderSize(r, 1<<20)
+	var whole int64
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
 			var res Result
 			if jerr := json.Unmarshal(line, &res); jerr != nil {
-				return nil, fmt.Errorf("results line %d: %w", n, jerr)
+				return nil, 0, fmt.Errorf("results line %d: %w", n, jerr)
 			}
 			p.add(&res)
+			whole += int64(len(line))
 		}
 		if err == io.EOF {
-			return p, nil
+			return p, whole, nil
 		} else if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 }
@@ -163,4 +174,26 @@ func (p *Previous) add(r *Result) {
 			p.content[sum] = r.Key
 		}
 	}
+}
+
+// OpenResults opens the results file at path for a run: it reads what an
+// earlier run left there (for resume), cuts off a last line torn by a
+// killed run, and returns the file ready to append to.
+func OpenResults(path string) (*os.File, *Previous, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev, whole, err := readPrevious(f)
+	if err == nil {
+		err = f.Truncate(whole)
+	}
+	if err == nil {
+		_, err = f.Seek(whole, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, prev, nil
 }

@@ -75,11 +75,7 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 	if *resultsPath == "" {
 		*resultsPath = filepath.Join(*out, "results.ndjson")
 	}
-	prev, err := readPrevious(*resultsPath)
-	if err != nil {
-		return err
-	}
-	results, err := os.OpenFile(*resultsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	results, prev, err := fetch.OpenResults(*resultsPath)
 	if err != nil {
 		return err
 	}
@@ -127,22 +123,6 @@ func openList(e *env, path string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return f, n, nil
-}
-
-// readPrevious reads the results of an earlier run, if there are any.
-func readPrevious(path string) (*fetch.Previous, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fetch.ReadPrevious(strings.NewReader(""))
-	} else if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	prev, err := fetch.ReadPrevious(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return prev, nil
 }
 
 // showFetchProgress draws a bar of URLs handled, with the rate, the bytes
