@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,8 +33,9 @@ type Options struct {
 	UserAgent     string        // default "mediagate-fetch/1"
 	// AllowPrivate lets the fetcher reach private and loopback addresses
 	// (tests, benchmarks, an operator's own network); off, only public
-	// unicast addresses are dialed.
+	// unicast addresses are dialed, and those in Allow.
 	AllowPrivate bool
+	Allow        []netip.Prefix
 	// Transport, when set, replaces the engine's own (tests).
 	Transport http.RoundTripper
 }
@@ -90,6 +93,7 @@ type Stats struct {
 type Engine struct {
 	opts   Options
 	store  mediagate.BlobStore
+	dialer safedial.Dialer
 	client *http.Client
 	hosts  hostSlots
 
@@ -102,12 +106,13 @@ type Engine struct {
 func New(store mediagate.BlobStore, opts Options) *Engine {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, store: store, kinds: map[Kind]int64{}, hosts: hostSlots{per: opts.PerHost, m: map[string]*hostSlot{}}}
+	e.dialer = safedial.Dialer{AllowPrivate: opts.AllowPrivate, Allow: opts.Allow, Timeout: min(opts.Timeout, 30*time.Second),
+		Resolver: &safedial.Resolver{}}
 	rt := opts.Transport
 	if rt == nil {
-		d := safedial.Dialer{AllowPrivate: opts.AllowPrivate, Timeout: min(opts.Timeout, 30*time.Second)}
 		rt = &http.Transport{
 			Proxy:                 nil,
-			DialContext:           d.DialContext,
+			DialContext:           e.dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          2 * opts.Concurrency,
 			MaxIdleConnsPerHost:   opts.PerHost,
@@ -131,8 +136,8 @@ func (e *Engine) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > e.opts.MaxRedirects {
 		return fmt.Errorf("%w: more than %d redirects", errRedirects, e.opts.MaxRedirects)
 	}
-	if _, err := normalize(req.URL.String()); err != nil {
-		return fmt.Errorf("%w: to %s: %v", errRedirects, req.URL.Redacted(), err)
+	if err := e.dialer.CheckURL(req.URL); err != nil {
+		return fmt.Errorf("%w: to %s: %w", errRedirects, req.URL.Redacted(), err)
 	}
 	return nil
 }
@@ -230,9 +235,13 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 			continue
 		}
 		e.read.Add(1)
-		norm, err := normalize(line)
+		norm, err := e.check(line)
 		if err != nil {
-			r := &Result{URL: line, Status: StatusError, Kind: KindURL, Error: err.Error(), Time: time.Now().UTC()}
+			kind := KindURL
+			if errors.Is(err, safedial.ErrBlocked) {
+				kind = KindBlocked
+			}
+			r := &Result{URL: line, Status: StatusError, Kind: kind, Error: err.Error(), Time: time.Now().UTC()}
 			e.count(r)
 			if err := rw.write(r); err != nil {
 				return err
@@ -253,6 +262,21 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 		return fmt.Errorf("reading the URL list: %w", err)
 	}
 	return nil
+}
+
+// check normalizes a URL of the list and refuses, before any connection,
+// what the SSRF guard would refuse anyway: a host that is not a plain name
+// or address (127.1, 0x7f000001 and such), or an address not allowed.
+func (e *Engine) check(raw string) (string, error) {
+	norm, err := normalize(raw)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(norm)
+	if err == nil {
+		err = e.dialer.CheckURL(u)
+	}
+	return norm, err
 }
 
 // count adds r to the counts.

@@ -8,11 +8,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +87,9 @@ func newOrigin(t *testing.T) *origin {
 	mux.HandleFunc("GET /404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	mux.HandleFunc("GET /redirect/{n}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/f/"+r.PathValue("n"), http.StatusFound)
+	})
+	mux.HandleFunc("GET /redirect-to", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("u"), http.StatusFound)
 	})
 	mux.HandleFunc("GET /loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
 	mux.HandleFunc("GET /to-ftp", func(w http.ResponseWriter, r *http.Request) {
@@ -329,12 +336,56 @@ func TestFetchGuardsPrivateAddresses(t *testing.T) {
 	opts.AllowPrivate = false
 	res, _, _ := run(t, opts, o.URL+"/f/1\nhttp://localhost:"+o.URL[strings.LastIndex(o.URL, ":")+1:]+"/f/2")
 	for u, r := range res {
-		if r.Status != fetch.StatusError || r.Kind != fetch.KindBlocked || r.Attempts != 1 {
-			t.Errorf("%s: %+v, want blocked at once", u, r)
+		if r.Status != fetch.StatusError || r.Kind != fetch.KindBlocked || r.Attempts != 0 {
+			t.Errorf("%s: %+v, want blocked before any attempt", u, r)
 		}
 	}
 	if len(res) != 2 || o.hitsOf("/f/1")+o.hitsOf("/f/2") != 0 {
 		t.Fatalf("%d results, origin hit %d times; want 2 blocked and no request", len(res), o.hitsOf("/f/1")+o.hitsOf("/f/2"))
+	}
+
+	// With only the origin's address allowed, its redirects to other private
+	// addresses are refused, and a trap listening on one is never reached.
+	trap, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trap.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := trap.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	_, trapPort, _ := net.SplitHostPort(trap.Addr().String())
+	opts.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	to := func(target string) string { return o.URL + "/redirect-to?u=" + url.QueryEscape(target) }
+	targets := []string{
+		"http://127.0.0.2:" + trapPort + "/x", "http://[::ffff:127.0.0.2]:" + trapPort + "/x", "http://2130706434:" + trapPort + "/x",
+		"http://0x7f000002:" + trapPort + "/x", "http://127.2:" + trapPort + "/x", "http://169.254.169.254/latest/meta-data/",
+		"http://10.0.0.1/x", "http://[fe80::1]/x", "http://[::1]:" + trapPort + "/x",
+	}
+	list := o.URL + "/f/1\n"
+	for _, target := range targets {
+		list += to(target) + "\n"
+	}
+	res, _, _ = run(t, opts, list)
+	if r := res[o.URL+"/f/1"]; r.Status != fetch.StatusOK {
+		t.Fatalf("the allowed origin: %+v", r)
+	}
+	for _, target := range targets {
+		r := res[to(target)]
+		if r.Status != fetch.StatusError || (r.Kind != fetch.KindBlocked && r.Kind != fetch.KindRedirects) {
+			t.Errorf("a redirect to %s: %+v, want it refused", target, r)
+		}
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("the trap on 127.0.0.2 accepted %d connections", n)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/gabriel-vasile/mimetype"
 
 	"mediagate"
+	"mediagate/internal/safedial"
 )
 
 // sniffLen is how many first bytes the type is detected from.
@@ -266,6 +267,4 @@ func classify(err error) *attemptError {
 }
 
 // blocked reports whether err is the SSRF guard refusing an address.
-func blocked(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not a public unicast address")
-}
+func blocked(err error) bool { return errors.Is(err, safedial.ErrBlocked) }

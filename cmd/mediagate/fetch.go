@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +38,7 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 	fs.Var(&maxSize, "max-size", "largest body stored (e.g. 16MiB); a larger one is an error")
 	types := fs.String("types", "", "comma-separated types the bytes must be, sniffed (e.g. image/*,application/pdf); empty: any")
 	fs.BoolVar(&opts.AllowPrivate, "allow-private", false, "also fetch from private and loopback addresses (off: public unicast only, against request forgery)")
+	allow := fs.String("allow", "", "comma-separated address ranges to fetch from besides public unicast ones (e.g. 127.0.0.1/32, 10.1.0.0/16)")
 	fs.StringVar(&opts.UserAgent, "user-agent", "mediagate-fetch/1", "User-Agent header")
 	quiet := fs.Bool("no-progress", false, "show no progress bar")
 	pos, err := parseInterleaved(fs, args)
@@ -55,6 +57,16 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 		opts.Retries = -1
 	}
 	opts.MaxSize = int64(maxSize)
+	for _, a := range strings.Split(*allow, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return usageError("fetch: --allow %q is not an address range such as 10.1.0.0/16", a)
+		}
+		opts.Allow = append(opts.Allow, p)
+	}
 	if *types != "" {
 		for _, t := range strings.Split(*types, ",") {
 			if t = strings.TrimSpace(t); t != "" {
