@@ -23,15 +23,42 @@ import (
 
 func newStore(t testing.TB, dir string) *disk.BlobStore {
 	t.Helper()
-	s, err := disk.Open(dir)
+	return newStoreWith(t, dir, disk.Options{})
+}
+
+// newStoreWith opens a store on dir with o and closes it when the test ends.
+func newStoreWith(t testing.TB, dir string, o disk.Options) *disk.BlobStore {
+	t.Helper()
+	s, err := disk.OpenWith(dir, o)
 	if err != nil {
-		t.Fatalf("Open(%q): %v", dir, err)
+		t.Fatalf("OpenWith(%q, %+v): %v", dir, o, err)
 	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	return s
 }
 
+// fileOnly are the options of a store that keeps every blob in a file.
+var fileOnly = disk.Options{PackMax: -1}
+
 func TestBlobStore(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) mediagate.BlobStore { return newStore(t, t.TempDir()) })
+}
+
+// TestBlobStoreFiles runs the suite with every blob in a file of its own.
+func TestBlobStoreFiles(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) mediagate.BlobStore { return newStoreWith(t, t.TempDir(), fileOnly) })
+}
+
+// TestBlobStorePacked runs the suite with blobs up to 4 MiB packed, in
+// small segments, so the suite's larger blobs are records too.
+func TestBlobStorePacked(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) mediagate.BlobStore {
+		return newStoreWith(t, t.TempDir(), disk.Options{PackMax: 4 << 20, SegmentSize: 1 << 20, Writers: 2})
+	})
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -80,18 +107,25 @@ func TestOpenRemovesStaleTemp(t *testing.T) {
 	}
 }
 
+// TestOpenReturnsFile: a blob over PackMax opens as its *os.File, for
+// sendfile; a packed one reads at offsets, for ranges.
 func TestOpenReturnsFile(t *testing.T) {
 	s := newStore(t, t.TempDir())
-	if _, err := s.Put(t.Context(), "k", strings.NewReader("bytes"), -1); err != nil {
-		t.Fatal(err)
-	}
-	rc, _, err := s.Open(t.Context(), "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	if _, ok := rc.(*os.File); !ok {
-		t.Fatalf("Open returned a %T, want *os.File for sendfile", rc)
+	for key, size := range map[string]int{"big": disk.DefaultPackMax + 1, "small": disk.DefaultPackMax} {
+		if _, err := s.Put(t.Context(), key, bytes.NewReader(make([]byte, size)), -1); err != nil {
+			t.Fatal(err)
+		}
+		rc, _, err := s.Open(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if _, ok := rc.(*os.File); ok != (key == "big") {
+			t.Errorf("Open of %d bytes returned a %T; want *os.File only past PackMax", size, rc)
+		}
+		if _, ok := rc.(io.ReaderAt); !ok {
+			t.Errorf("Open of %d bytes returned a %T, not an io.ReaderAt", size, rc)
+		}
 	}
 }
 
@@ -131,7 +165,7 @@ func TestFailuresLeaveNoTemp(t *testing.T) {
 			return err
 		},
 	} {
-		if _, err := s.Put(ctx, "mp", strings.NewReader("blob"), -1); err != nil {
+		if _, err := s.Put(ctx, "mp", big(), -1); err != nil { // a file, so "mp/under" conflicts
 			t.Fatal(err)
 		}
 		if err := fail(); err == nil {
@@ -178,7 +212,7 @@ func TestKeysStayInside(t *testing.T) {
 // TestUploadIDsStayInside uses upload ids that name other paths.
 func TestUploadIDsStayInside(t *testing.T) {
 	dir := t.TempDir()
-	s := newStore(t, dir)
+	s := newStoreWith(t, dir, fileOnly)
 	ctx := t.Context()
 	if _, err := s.Put(ctx, "k", strings.NewReader("keep"), -1); err != nil {
 		t.Fatal(err)

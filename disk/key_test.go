@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"mediagate"
+	"mediagate/disk"
 )
 
 func TestKeyRules(t *testing.T) {
@@ -35,9 +37,9 @@ func TestKeyRules(t *testing.T) {
 	}
 }
 
-// TestKeyOverlap: a file system cannot hold "a" and "a/b" at once.
+// TestKeyOverlap: a file system cannot hold files "a" and "a/b" at once.
 func TestKeyOverlap(t *testing.T) {
-	s := newStore(t, t.TempDir())
+	s := newStoreWith(t, t.TempDir(), fileOnly)
 	ctx := t.Context()
 	put := func(key string) error {
 		_, err := s.Put(ctx, key, strings.NewReader(key), -1)
@@ -58,6 +60,31 @@ func TestKeyOverlap(t *testing.T) {
 	}
 	if err := put("c"); err != nil {
 		t.Fatalf(`Put("c") after deleting "c/d/e": %v`, err)
+	}
+}
+
+// TestPackedKeysOverlap: packed blobs have no path, so "a" and "a/b" can
+// both be packed, or one packed and the other a file.
+func TestPackedKeysOverlap(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	ctx := t.Context()
+	big := bytes.Repeat([]byte("x"), disk.DefaultPackMax+1)
+	blobs := map[string][]byte{"a": []byte("a"), "a/b": []byte("a/b"), "c": []byte("c"), "c/d": big, "e/f": []byte("e/f"), "e": big}
+	for _, k := range []string{"a", "a/b", "c", "c/d", "e/f", "e"} {
+		if _, err := s.Put(ctx, k, bytes.NewReader(blobs[k]), -1); err != nil {
+			t.Fatalf("Put(%q): %v", k, err)
+		}
+	}
+	for k, b := range blobs {
+		rc, _, err := s.Open(ctx, k)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", k, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("Open(%q) read %d bytes, %v; want %d", k, len(got), err, len(b))
+		}
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *BlobStore) CompleteMultipart(ctx context.Context, key, uploadID string,
 	if err != nil {
 		return mediagate.BlobInfo{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
-	if err := s.publish(sp.name, path); err != nil {
+	if err := s.publish(key, sp.name, path); err != nil {
 		os.Remove(sp.name)
 		return mediagate.BlobInfo{}, putErr(key, err)
 	}
