@@ -152,3 +152,12 @@ type fakeTB struct {
 }
 
 func (f *fakeTB) Errorf(string, ...any) { f.failed = true }
+
+// stopBeyondLoopbackQuiet is stopBeyondLoopback for tests that expect a
+// public address to reach connect: it refuses it without failing.
+func stopBeyondLoopbackQuiet(address string) error {
+	if ap, err := netip.ParseAddrPort(address); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return errNotDialed
+	}
+	return nil
+}
