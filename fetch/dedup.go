@@ -70,21 +70,44 @@ func (s *seenSet) add(h uint64) bool {
 	return true
 }
 
-// contentSet maps the SHA-256 of stored bodies to their keys. A body being
-// stored is claimed first, so two workers with the same bytes at once store
-// them once: the second waits for the first's outcome.
+// smallKey is the key a body stored whole by its hash is kept under.
+func smallKey(sum [32]byte) string {
+	h := hex.EncodeToString(sum[:])
+	return "sha256/" + h[:2] + "/" + h
+}
+
+// contentSet knows the SHA-256 of stored bodies and where they are. Bodies
+// stored under their smallKey are kept as the hash alone (32 bytes each, not
+// the key: a million take about 60 MB); the few streamed ones with their
+// key. A body being stored is claimed first, so two workers with the same
+// bytes at once store them once: the second waits for the first's outcome.
 type contentSet struct {
 	mu      sync.Mutex
-	keys    map[[32]byte]string
+	hashed  map[[32]byte]struct{} // stored under smallKey
+	named   map[[32]byte]string   // stored under another key
 	pending map[[32]byte]chan struct{}
 }
 
-func newContentSet(prev map[[32]byte]string) *contentSet {
-	keys := make(map[[32]byte]string, len(prev))
-	for k, v := range prev {
-		keys[k] = v
+func newContentSet() *contentSet {
+	return &contentSet{hashed: map[[32]byte]struct{}{}, named: map[[32]byte]string{}, pending: map[[32]byte]chan struct{}{}}
+}
+
+// lookup returns the key sum is stored under; the caller holds mu.
+func (c *contentSet) lookup(sum [32]byte) (string, bool) {
+	if _, ok := c.hashed[sum]; ok {
+		return smallKey(sum), true
 	}
-	return &contentSet{keys: keys, pending: map[[32]byte]chan struct{}{}}
+	k, ok := c.named[sum]
+	return k, ok
+}
+
+// add records that sum is stored under key; the caller holds mu.
+func (c *contentSet) add(sum [32]byte, key string) {
+	if key == smallKey(sum) {
+		c.hashed[sum] = struct{}{}
+	} else {
+		c.named[sum] = key
+	}
 }
 
 // claim returns the key of sum if it is stored; otherwise, if no one is
@@ -93,7 +116,7 @@ func newContentSet(prev map[[32]byte]string) *contentSet {
 func (c *contentSet) claim(sum [32]byte) (key string, ok bool) {
 	for {
 		c.mu.Lock()
-		if k, found := c.keys[sum]; found {
+		if k, found := c.lookup(sum); found {
 			c.mu.Unlock()
 			return k, false
 		}
@@ -114,7 +137,7 @@ func (c *contentSet) done(sum [32]byte, key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if key != "" {
-		c.keys[sum] = key
+		c.add(sum, key)
 	}
 	close(c.pending[sum])
 	delete(c.pending, sum)
@@ -125,10 +148,10 @@ func (c *contentSet) done(sum [32]byte, key string) {
 func (c *contentSet) lookupOrAdd(sum [32]byte, key string) (first string, dup bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if k, found := c.keys[sum]; found {
+	if k, found := c.lookup(sum); found {
 		return k, true
 	}
-	c.keys[sum] = key
+	c.add(sum, key)
 	return key, false
 }
 

@@ -166,13 +166,10 @@ type task struct {
 // with the final counts; the error is ctx's, the list's, or the results'.
 func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, results io.Writer) (Stats, error) {
 	rw := newResultWriter(results)
-	content := newContentSet(nil)
+	content := newContentSet()
 	seen := &seenSet{m: map[uint64]struct{}{}}
-	if prev != nil {
-		content = newContentSet(prev.content)
-		for h := range prev.done {
-			seen.m[h] = struct{}{}
-		}
+	if prev != nil { // taken over, not copied: a Previous serves one run
+		content, seen.m = prev.content, prev.done
 	}
 	stopFlush := make(chan struct{})
 	flushed := make(chan error, 1)

@@ -191,7 +191,7 @@ func (e *Engine) storeSmall(ctx context.Context, b []byte, content *contentSet, 
 		r.Status, r.Key = StatusDuplicate, key
 		return nil
 	}
-	key = "sha256/" + r.SHA256[:2] + "/" + r.SHA256
+	key = smallKey(sum)
 	if _, err := e.store.Put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
 		content.done(sum, "")
 		return &attemptError{kind: KindStore, retry: true, err: fmt.Errorf("store: %w", err)}
@@ -257,6 +257,8 @@ func classify(err error) *attemptError {
 		return &attemptError{kind: KindRedirects, err: err}
 	case blocked(err):
 		return &attemptError{kind: KindBlocked, err: err}
+	case errors.Is(err, safedial.ErrInvalidURL):
+		return &attemptError{kind: KindURL, err: err}
 	case errors.Is(err, context.Canceled):
 		return &attemptError{kind: KindCanceled, err: err}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),

@@ -122,10 +122,11 @@ func isNotSyncable(err error) bool {
 // stored (for deduplication). A URL whose error may pass (a timeout, a
 // network error, a rate limit, a failed store, a stopped run) is tried
 // again.
+// A Previous serves one run, which takes its sets over.
 type Previous struct {
 	done    map[uint64]struct{}
-	content map[[32]byte]string // sha256 → key
-	Results int                 // lines read
+	content *contentSet
+	Results int // lines read
 }
 
 // ReadPrevious reads an earlier run's results NDJSON. A torn last line (the
@@ -138,7 +139,7 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 // readPrevious is ReadPrevious that also returns the length of the whole
 // lines read.
 func readPrevious(r io.Reader) (*Previous, int64, error) {
-	p := &Previous{done: map[uint64]struct{}{}, content: map[[32]byte]string{}}
+	p := &Previous{done: map[uint64]struct{}{}, content: newContentSet()}
 	br := bufio.NewReaderSize(r, 1<<20)
 	var whole int64
 	for n := 1; ; n++ {
@@ -171,7 +172,7 @@ func (p *Previous) add(r *Result) {
 	p.done[hashURL(u)] = struct{}{}
 	if r.Status == StatusOK && r.SHA256 != "" && r.Key != "" {
 		if sum, ok := parseSum(r.SHA256); ok {
-			p.content[sum] = r.Key
+			p.content.add(sum, r.Key)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -96,6 +97,11 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "resuming: %d results of an earlier run in %s\n", prev.Results, *resultsPath)
 	}
 
+	if e.getenv("GOMEMLIMIT") == "" {
+		// A million URLs keep about 100 MB of sets; past this, collect
+		// harder rather than grow.
+		debug.SetMemoryLimit(384 << 20)
+	}
 	eng := fetch.New(store, opts)
 	start := time.Now()
 	stopBar := showFetchProgress(e, *quiet, eng, total)
