@@ -143,37 +143,72 @@ func openList(e *env, path string) (io.ReadCloser, int64, error) {
 	return f, n, nil
 }
 
-// showFetchProgress draws a bar of URLs handled, with the rate, the bytes
-// and the errors, on a terminal, until the returned func is called.
+// showFetchProgress shows how the run goes until the returned func is
+// called: on a terminal a bar of URLs handled, with the rate, the bytes and
+// the errors; elsewhere (a log, CI) a line every logEvery.
 func showFetchProgress(e *env, quiet bool, eng *fetch.Engine, total int64) (stop func()) {
-	bar := newFetchBar(e, quiet, total)
-	if bar == nil {
+	if quiet {
 		return func() {}
+	}
+	bar := newFetchBar(e, total)
+	every := 200 * time.Millisecond
+	if bar == nil {
+		every = logEvery
 	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
+	start := time.Now()
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(200 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			s := eng.Stats()
-			bar.Describe(fmt.Sprintf("%s, %d errors", fmtBytes(s.Bytes), s.Errors))
-			bar.Set64(s.Done + s.Skipped)
 			select {
 			case <-t.C:
 			case <-done:
-				bar.Finish()
+				if bar != nil {
+					bar.Finish()
+				}
 				return
 			}
+			s := eng.Stats()
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("%s, %d errors", fmtBytes(s.Bytes), s.Errors))
+				bar.Set64(s.Done + s.Skipped)
+				continue
+			}
+			fmt.Fprintln(e.stderr, progressLine(s, total, time.Since(start)))
 		}
 	}()
 	return func() { close(done); <-stopped }
 }
 
-func newFetchBar(e *env, quiet bool, total int64) *progressbar.ProgressBar {
+// logEvery is how often a run that is not on a terminal reports progress.
+const logEvery = 10 * time.Second
+
+// progressLine is one line of progress for a log: "fetch: 120000/1000000
+// URLs (12.0%), 16900/s, ETA 52s, 1.2 GiB, 3 errors".
+func progressLine(s fetch.Stats, total int64, took time.Duration) string {
+	handled := s.Done + s.Skipped
+	rate := float64(s.Done) / max(took.Seconds(), 1e-3)
+	line := fmt.Sprintf("fetch: %d", handled)
+	if total > 0 {
+		line += fmt.Sprintf("/%d URLs (%.1f%%)", total, 100*float64(handled)/float64(total))
+	} else {
+		line += " URLs"
+	}
+	line += fmt.Sprintf(", %.0f/s", rate)
+	if total > 0 && rate > 0 && handled < total {
+		line += fmt.Sprintf(", ETA %v", (time.Duration(float64(total-handled)/rate) * time.Second).Round(time.Second))
+	}
+	return line + fmt.Sprintf(", %s, %d errors", fmtBytes(s.Bytes), s.Errors)
+}
+
+// newFetchBar returns a bar of total URLs (-1: unknown) on stderr, or nil
+// if stderr is not a terminal.
+func newFetchBar(e *env, total int64) *progressbar.ProgressBar {
 	f, ok := e.stderr.(*os.File)
-	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
 	return progressbar.NewOptions64(total,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mediagate/disk"
 	"mediagate/fetch"
@@ -113,5 +114,15 @@ func TestFetchCommand(t *testing.T) {
 		if _, err := runCLI(t, args...); exitCode(err) != 2 {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	s := fetch.Stats{Done: 100_000, Skipped: 20_000, Bytes: 3 << 30, Errors: 3}
+	if got, want := progressLine(s, 1_000_000, 10*time.Second), "fetch: 120000/1000000 URLs (12.0%), 10000/s, ETA 1m28s, 3.0 GiB, 3 errors"; got != want {
+		t.Errorf("progressLine = %q, want %q", got, want)
+	}
+	if got, want := progressLine(s, -1, 10*time.Second), "fetch: 120000 URLs, 10000/s, 3.0 GiB, 3 errors"; got != want {
+		t.Errorf("progressLine without a total = %q, want %q", got, want)
 	}
 }
