@@ -131,13 +131,19 @@ func (p *pack) apply(r *record, l loc) error {
 	if err != nil {
 		return err
 	}
-	if had && old.seq > r.seq {
-		if r.kind == kindPut {
-			p.dead(l)
+	if had {
+		o, err := p.header(old.loc)
+		if err != nil {
+			return err
 		}
-		return nil
+		if o.seq > r.seq {
+			if r.kind == kindPut {
+				p.dead(l)
+			}
+			return nil
+		}
 	}
-	sh.set(h, r.key, where, entry{loc: l, seq: r.seq, dead: r.kind == kindDelete})
+	sh.set(h, r.key, where, entry{loc: l, dead: r.kind == kindDelete})
 	if had && !old.dead {
 		p.dead(old.loc)
 	}
