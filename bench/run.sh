@@ -17,6 +17,10 @@
 #      JOBQ_HTTP_JOBS through the API, default 5000, 0 to skip those rows);
 #      once as fast as the producers can (throughput) and once paced at
 #      JOBQ_RATE jobs/s, default 300 (latency with idle workers: the wake-up).
+#   5. bulk URL fetch (bench/fetch.sh): `mediagate fetch` beside aria2c and
+#      wget2 on the same URL lists: URLS (1,000,000) × 4 KiB and 1.7 MB
+#      objects from nginx, 4 KiB from a Go origin adding 50 ms, against the
+#      disk's measured write bandwidth (FETCH_CASE=0 skips it).
 #
 # Every server is a child of this script on a free 127.0.0.1 port and is
 # stopped on exit; every load loop is bounded in count and time, and each
@@ -372,14 +376,25 @@ if [[ ${JOBQ_CASE:-1} == 1 ]]; then
 		-rate "${JOBQ_RATE:-300}" -mediagate "$BIN/mediagate") >"$OUT_DIR/jobqueue-paced.md"
 fi
 
-# 5. The table.
+# 5. Bulk URL fetch (bench/fetch.sh): mediagate fetch beside aria2c and wget2
+# on the same URL lists from nginx and a latency-adding origin on 127.0.0.1
+# (FETCH_CASE=0 skips it; URLS, default 1,000,000, and its other knobs pass
+# through). It keeps its own results under $OUT_DIR/fetch.
+if [[ ${FETCH_CASE:-1} == 1 ]]; then
+	wait_quiet "bulk URL fetch"
+	log "bulk URL fetch: mediagate fetch, aria2c, wget2 ..."
+	MEDIAGATE=$BIN/mediagate OUT_DIR=$OUT_DIR/fetch BENCH_TMPDIR=$BENCH_TMPDIR QUIET_MAX=$QUIET_MAX \
+		timeout --kill-after=30 7200 bash "$ROOT/bench/fetch.sh" >"$OUT_DIR/fetch.md" || log "bulk URL fetch failed (see above)"
+fi
+
+# 6. The table.
 {
 	echo "## Benchmark run"
 	echo
 	cat "$OUT_DIR/machine.md"
 	echo
 	"$BIN/report" "$RESULTS"
-	for f in inproc.md jobqueue.md jobqueue-paced.md; do
+	for f in inproc.md jobqueue.md jobqueue-paced.md fetch.md; do
 		if [[ -s $OUT_DIR/$f ]]; then
 			cat "$OUT_DIR/$f"
 			echo
