@@ -30,7 +30,7 @@ type record struct {
 	OriginCPU float64  `json:"origin_cpu_s,omitempty"` // the origin's, same interval
 	Files     int      `json:"files,omitempty"`        // objects found stored (or reported ok)
 	Bytes     int64    `json:"bytes,omitempty"`
-	Sampled   int      `json:"sampled,omitempty"`  // stored files whose bytes were hashed
+	Sampled   int      `json:"sampled,omitempty"`   // stored files whose bytes were hashed
 	SampleOK  int      `json:"sample_ok,omitempty"` // of those, matching the URL's content
 	Verified  bool     `json:"verified"`
 	Check     string   `json:"check,omitempty"` // what was verified, or what failed

@@ -28,7 +28,9 @@ func writeTargets(w io.Writer, byCase map[string][]record, disk *record, fullURL
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | measured | met |")
 	fmt.Fprintln(w, "| --- | --- | :---: |")
-	row := func(target, measured string, ok bool) { fmt.Fprintf(w, "| %s | %s | %s |\n", target, measured, mark(ok)) }
+	row := func(target, measured string, ok bool) {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", target, measured, mark(ok))
+	}
 	na := func(target string) { fmt.Fprintf(w, "| %s | mediagate fetch not available | ✗ |\n", target) }
 
 	if mg, ok := find("small", "mediagate"); ok {
