@@ -24,8 +24,9 @@ type BlobStore interface {
 	// r's error, ctx's error or ETOOLARGE.
 	Put(ctx context.Context, key string, r io.Reader, max int64) (BlobInfo, error)
 	// Open returns the blob for reading and seeking, or ENOTFOUND. The caller
-	// closes it. A store on local disk returns an *os.File, so a server can
-	// send it with sendfile(2).
+	// closes it. A store on local disk returns an *os.File for a blob in a
+	// file of its own, so a server can send it with sendfile(2), and a reader
+	// that also reads at offsets (io.ReaderAt) for a small blob it packs.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, BlobInfo, error)
 	// Stat returns ENOTFOUND if key does not exist.
 	Stat(ctx context.Context, key string) (BlobInfo, error)

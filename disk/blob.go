@@ -272,6 +272,9 @@ func (s *BlobStore) Delete(ctx context.Context, key string) error {
 func (s *BlobStore) unlink(path string) error {
 	// unlink(2), not os.Remove: it never removes a directory.
 	if err := syscall.Unlink(path); err != nil {
+		if err == syscall.ENOENT || err == syscall.ENOTDIR || err == syscall.EISDIR {
+			return nil // the common case of a packed Put: no file, no lstat
+		}
 		fi, serr := os.Lstat(path)
 		if errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, syscall.ENOTDIR) || serr == nil && fi.IsDir() {
 			return nil // missing, or only a prefix of other keys
