@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mediagate.BlobStore) {
 		{"Missing", testMissing},
 		{"Delete", testDelete},
 		{"Seek", testSeek},
+		{"SeekSmall", testSeekSmall},
 		{"InvalidKeys", testInvalidKeys},
 		{"ValidKeys", testValidKeys},
 		{"Nested", testNested},
