@@ -85,6 +85,7 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer store.Close()
 	if *resultsPath == "" {
 		*resultsPath = filepath.Join(*out, "results.ndjson")
 	}

@@ -104,6 +104,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c, ok := blobs.(io.Closer); ok {
+		defer c.Close() // after the server has stopped: releases the local store's lock
+	}
 	master, err := ensureSecret(ctx, store, "urlsign/master")
 	if err != nil {
 		return err
