@@ -81,7 +81,9 @@ func runTool(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
 	cmd.Stdout, cmd.Stderr = logw, logw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a timeout kills all of it; killed too if this
+	// program dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	originBefore := originCPU(pids)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
