@@ -153,12 +153,13 @@ func TestGenAndReport(t *testing.T) {
 	appendRecord(res, record{Kind: "disk", DiskMBs: 1000, DiskMethod: "test"})
 	appendRecord(res, record{Kind: "tool", Case: "small", Tool: "wget2", Available: true, URLs: 100, Size: 4096, Files: 100, Bytes: 409600, WallS: 1, Verified: true})
 	appendRecord(res, record{Kind: "tool", Case: "small", Tool: "mediagate", Available: true, URLs: 100, Size: 4096, Files: 100, Bytes: 409600, WallS: 0.5, MaxRSSKB: 100 << 10, Verified: true})
+	appendRecord(res, record{Kind: "tool", Case: "big", Tool: "mediagate", Note: "this build has no fetch"})
 	appendRecord(res, record{Kind: "tool", Case: "latency", Tool: "mediagate", Available: true, URLs: 100, Size: 4096, Files: 100, Bytes: 409600, WallS: 0.1, Conc: 64, DelayMs: 50, Verified: true})
 	var out strings.Builder
 	if err := runReport([]string{"-results", res, "-full-urls", "100"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"2.00× wget2 (200 vs 100 files/s) | ✓", "1000 files/s = 78% of 1280 | ✗", "mediagate fetch not available | ✗"} {
+	for _, s := range []string{"2.00× wget2 (200 vs 100 files/s) | ✓", "1000 files/s = 78% of 1280 | ✗", "mediagate fetch not available | ✗", "| mediagate | not available |"} {
 		if !strings.Contains(out.String(), s) {
 			t.Fatalf("report lacks %q:\n%s", s, out.String())
 		}

@@ -31,7 +31,13 @@ func writeTargets(w io.Writer, byCase map[string][]record, disk *record, fullURL
 	row := func(target, measured string, ok bool) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", target, measured, mark(ok))
 	}
-	na := func(target string) { fmt.Fprintf(w, "| %s | mediagate fetch not available | ✗ |\n", target) }
+	na := func(c, target string) {
+		if len(byCase[c]) == 0 {
+			fmt.Fprintf(w, "| %s | case not run | – |\n", target)
+			return
+		}
+		fmt.Fprintf(w, "| %s | mediagate fetch not available | ✗ |\n", target)
+	}
 
 	if mg, ok := find("small", "mediagate"); ok {
 		fps, _ := rate(mg)
@@ -59,9 +65,9 @@ func writeTargets(w io.Writer, byCase map[string][]record, disk *record, fullURL
 			row("small: ≥ 1.5× the files/s of the better of aria2c and wget2", "no verified peer run", false)
 		}
 		rss := float64(mg.MaxRSSKB) / 1024
-		row(fmt.Sprintf("small: peak RSS < %.0f MB", rssMB), fmt.Sprintf("%.0f MB", rss), rss < rssMB)
+		row(fmt.Sprintf("small: peak RSS < %.0f MB (at %d URLs)", rssMB, mg.URLs), fmt.Sprintf("%.0f MB", rss), rss < rssMB)
 	} else {
-		na("small: time, ≥ 1.5× the better peer, peak RSS")
+		na("small", "small: time, ≥ 1.5× the better peer, peak RSS")
 	}
 
 	if mg, ok := find("big", "mediagate"); ok && disk != nil {
@@ -69,7 +75,7 @@ func writeTargets(w io.Writer, byCase map[string][]record, disk *record, fullURL
 		row("large: ≥ 90% of the disk's sequential write bandwidth",
 			fmt.Sprintf("%.0f MB/s = %.0f%% of %.0f MB/s", mbs, 100*mbs/disk.DiskMBs, disk.DiskMBs), mg.Verified && mbs >= 0.9*disk.DiskMBs)
 	} else {
-		na("large: ≥ 90% of the disk's sequential write bandwidth")
+		na("big", "large: ≥ 90% of the disk's sequential write bandwidth")
 	}
 
 	if mg, ok := find("latency", "mediagate"); ok {
@@ -82,7 +88,7 @@ func writeTargets(w io.Writer, byCase map[string][]record, disk *record, fullURL
 		row("latency: ≥ 90% of concurrency ÷ round-trip time",
 			fmt.Sprintf("%.0f files/s = %.0f%% of %.0f", fps, pct, b), mg.Verified && b > 0 && fps >= 0.9*b)
 	} else {
-		na("latency: ≥ 90% of concurrency ÷ round-trip time")
+		na("latency", "latency: ≥ 90% of concurrency ÷ round-trip time")
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The peers' figures against the same bars, for comparison:")
