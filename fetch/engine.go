@@ -98,6 +98,7 @@ type Engine struct {
 	hosts  hostSlots
 
 	read, skipped, done, ok, dups, errs, bytes, inflight atomic.Int64
+	storeHashes                                          atomic.Bool // the store's BlobInfo.SHA256 proved right
 	kindMu                                               sync.Mutex
 	kinds                                                map[Kind]int64
 }

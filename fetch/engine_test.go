@@ -453,3 +453,61 @@ func TestFetchResumes(t *testing.T) {
 		t.Fatalf("the first run has %d results, want ≥ %d", len(r1), n/3)
 	}
 }
+
+// blankSHA is a store that does not report the SHA-256 it measured, like
+// stores that measure nothing.
+type blankSHA struct{ mediagate.BlobStore }
+
+func (s blankSHA) Put(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	info, err := s.BlobStore.Put(ctx, key, r, max)
+	info.SHA256 = ""
+	return info, err
+}
+
+// TestFetchLargeBodies stores bodies past SmallSize (streamed), with their
+// hash right whether the store reports one or not, and a second copy of
+// the same bytes deleted again.
+func TestFetchLargeBodies(t *testing.T) {
+	large := func(tag string) []byte { return append(body(tag), bytes.Repeat([]byte(tag), 40<<10/len(tag))...) }
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/same/") {
+			w.Write(large("shared"))
+			return
+		}
+		w.Write(large(r.URL.Path))
+	}))
+	defer o.Close()
+	for _, wrap := range []struct {
+		name string
+		fn   func(mediagate.BlobStore) mediagate.BlobStore
+	}{{"measuring store", func(s mediagate.BlobStore) mediagate.BlobStore { return s }},
+		{"store without hashes", func(s mediagate.BlobStore) mediagate.BlobStore { return blankSHA{s} }}} {
+		t.Run(wrap.name, func(t *testing.T) {
+			d, err := disk.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := wrap.fn(d)
+			opts := testOptions()
+			opts.SmallSize = 8 << 10
+			opts.Concurrency = 1 // the copies come one after the other
+			var out bytes.Buffer
+			list := strings.Join([]string{o.URL + "/a", o.URL + "/b", o.URL + "/c", o.URL + "/same/1", o.URL + "/same/2"}, "\n")
+			if _, err := fetch.New(store, opts).Run(t.Context(), strings.NewReader(list), nil, &out); err != nil {
+				t.Fatal(err)
+			}
+			res := parseResults(t, out.Bytes())
+			for _, p := range []string{"/a", "/b", "/c"} {
+				r := res[o.URL+p]
+				if r.Status != fetch.StatusOK || r.SHA256 != sum(large(p)) || !bytes.Equal(stored(t, store, r.Key), large(p)) {
+					t.Fatalf("%s: %+v", p, r)
+				}
+			}
+			first, second := res[o.URL+"/same/1"], res[o.URL+"/same/2"]
+			if first.Status != fetch.StatusOK || second.Status != fetch.StatusDuplicate || second.Key != first.Key ||
+				second.SHA256 != sum(large("shared")) {
+				t.Fatalf("two copies of one large body: %+v, %+v", first, second)
+			}
+		})
+	}
+}

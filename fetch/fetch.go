@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -202,11 +203,18 @@ func (e *Engine) storeSmall(ctx context.Context, b []byte, content *contentSet, 
 }
 
 // storeLarge streams a body larger than SmallSize to a key of its own
-// while hashing it; if its hash was stored before, the copy is deleted.
+// and learns its hash; if the hash was stored before, the copy is deleted.
+// A store that measures the SHA-256 while writing (BlobInfo.SHA256, as the
+// disk store does) is trusted with it once it has shown it does, so the
+// bytes are not hashed twice (that was half the CPU of large bodies).
 func (e *Engine) storeLarge(ctx context.Context, first []byte, rest io.Reader, content *contentSet, r *Result) *attemptError {
-	h := sha256.New()
-	h.Write(first)
-	counted := &countingReader{r: io.TeeReader(rest, h), n: &e.bytes}
+	var h hash.Hash
+	if !e.storeHashes.Load() {
+		h = sha256.New()
+		h.Write(first)
+		rest = io.TeeReader(rest, h)
+	}
+	counted := &countingReader{r: rest, n: &e.bytes}
 	key := "fetch/" + strings.ToLower(mediagate.NewID(""))
 	info, err := e.store.Put(ctx, key, io.MultiReader(bytes.NewReader(first), counted), e.opts.MaxSize)
 	if err != nil {
@@ -218,8 +226,20 @@ func (e *Engine) storeLarge(ctx context.Context, first []byte, rest io.Reader, c
 		}
 		return &attemptError{kind: KindStore, retry: true, err: fmt.Errorf("store: %w", err)}
 	}
-	var sum [32]byte
-	h.Sum(sum[:0])
+	sum, measured := parseSum(info.SHA256)
+	switch {
+	case h != nil:
+		h.Sum(sum[:0])
+		if measured && info.SHA256 == hex.EncodeToString(sum[:]) {
+			e.storeHashes.Store(true)
+		}
+	case !measured:
+		s, err := e.hashStored(ctx, key)
+		if err != nil {
+			return &attemptError{kind: KindStore, retry: true, err: err}
+		}
+		sum = s
+	}
 	r.Size, r.SHA256 = info.Size, hex.EncodeToString(sum[:])
 	if first, dup := content.lookupOrAdd(sum, key); dup {
 		if err := e.store.Delete(context.WithoutCancel(ctx), key); err != nil {
@@ -230,6 +250,23 @@ func (e *Engine) storeLarge(ctx context.Context, first []byte, rest io.Reader, c
 	}
 	r.Status, r.Key = StatusOK, key
 	return nil
+}
+
+// hashStored reads back the blob under key and returns its SHA-256, for a
+// store that did not report one.
+func (e *Engine) hashStored(ctx context.Context, key string) ([32]byte, error) {
+	var sum [32]byte
+	rc, _, err := e.store.Open(ctx, key)
+	if err != nil {
+		return sum, fmt.Errorf("read back %s: %w", key, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return sum, fmt.Errorf("read back %s: %w", key, err)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // countingReader counts what it reads into n and keeps the source's error,
