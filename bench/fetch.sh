@@ -18,7 +18,7 @@
 # it stored is verified (count, sizes, sha256 of a sample; for mediagate its
 # NDJSON results too) before its output is deleted.
 #
-# Knobs (environment): URLS, BIG_URLS, BIG_SIZE, LAT_URLS, LAT_MS, CONC (16:
+# Knobs (environment): URLS, BIG_URLS, BIG_SIZE, LAT_URLS, LAT_MS, CONC (64:
 # every tool's concurrency for small and big), LAT_CONC (64), CASES ("small
 # big latency"), TOOLS ("aria2c wget2 mediagate"), TOOL_TIMEOUT (s per tool
 # run, default 1800), DISK_MIB (2048), SAMPLE (1000 files hashed per run),
@@ -34,7 +34,7 @@ BIG_URLS=${BIG_URLS:-1000}
 BIG_SIZE=${BIG_SIZE:-1700000}
 LAT_URLS=${LAT_URLS:-20000}
 LAT_MS=${LAT_MS:-50}
-CONC=${CONC:-16}
+CONC=${CONC:-64}
 LAT_CONC=${LAT_CONC:-64}
 CASES=${CASES:-small big latency}
 TOOLS=${TOOLS:-aria2c wget2 mediagate}
