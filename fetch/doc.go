@@ -8,7 +8,10 @@
 // seen before (a set of 64-bit hashes of the normalized URL) and URLs the
 // previous run's results already hold (resume), and hands the rest to
 // Concurrency workers. A worker takes a slot of the URL's host (PerHost at
-// a time), fetches with one shared http.Transport (keep-alive pools per
+// a time; a URL whose host is full is parked on it, up to 4 × Concurrency in
+// all, and the worker takes another, so one slow host does not hold up the
+// rest; whoever frees a slot of that host runs it next), fetches with one
+// shared http.Transport (keep-alive pools per
 // host, HTTP/2 where TLS offers it, dialing through internal/safedial with
 // its DNS cache), retries what is worth retrying, checks the bytes, and
 // stores them.

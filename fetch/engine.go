@@ -95,7 +95,7 @@ type Engine struct {
 	store  mediagate.BlobStore
 	dialer safedial.Dialer
 	client *http.Client
-	hosts  hostSlots
+	hosts  *hostSlots
 
 	read, skipped, done, ok, dups, errs, bytes, inflight atomic.Int64
 	storeHashes                                          atomic.Bool // the store's BlobInfo.SHA256 proved right
@@ -106,7 +106,7 @@ type Engine struct {
 // New returns an engine that stores into store.
 func New(store mediagate.BlobStore, opts Options) *Engine {
 	opts = opts.withDefaults()
-	e := &Engine{opts: opts, store: store, kinds: map[Kind]int64{}, hosts: hostSlots{per: opts.PerHost, m: map[string]*hostSlot{}}}
+	e := &Engine{opts: opts, store: store, kinds: map[Kind]int64{}, hosts: newHostSlots(opts.PerHost, 4*opts.Concurrency)}
 	e.dialer = safedial.Dialer{AllowPrivate: opts.AllowPrivate, Allow: opts.Allow, Timeout: min(opts.Timeout, 30*time.Second),
 		Resolver: &safedial.Resolver{}}
 	rt := opts.Transport
@@ -188,16 +188,28 @@ func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, result
 		}
 	}()
 
-	tasks := make(chan task, e.opts.Concurrency)
+	tasks := make(chan *task, e.opts.Concurrency)
 	var wg sync.WaitGroup
 	var writeErr atomic.Value
+	stopWaits := context.AfterFunc(ctx, e.hosts.wake)
+	defer stopWaits()
 	for range e.opts.Concurrency {
 		wg.Go(func() {
-			for t := range tasks {
-				r := e.fetch(ctx, t, content)
+			report := func(r *Result) {
 				e.count(r)
 				if err := rw.write(r); err != nil {
 					writeErr.CompareAndSwap(nil, err)
+				}
+			}
+			for t := range tasks {
+				// A URL whose host is busy is parked, and the worker takes
+				// another; whoever frees a slot of that host runs it next.
+				run, canceled := e.hosts.take(ctx, t)
+				if canceled {
+					report(&Result{URL: t.raw, Status: StatusError, Kind: KindCanceled, Error: ctx.Err().Error(), Time: time.Now().UTC()})
+				}
+				for cur := t; run && cur != nil; cur = e.hosts.done(cur.host) {
+					report(e.fetch(ctx, *cur, content))
 				}
 			}
 		})
@@ -224,7 +236,7 @@ func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, result
 
 // feed reads the list into tasks until it ends or ctx does. A line that is
 // not a fetchable URL gets its error result at once.
-func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks chan<- task, rw *resultWriter) error {
+func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks chan<- *task, rw *resultWriter) error {
 	sc := bufio.NewScanner(list)
 	sc.Buffer(make([]byte, 64<<10), 64<<10) // a longer line is an error of the list
 	for sc.Scan() {
@@ -251,7 +263,7 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 			continue
 		}
 		select {
-		case tasks <- task{raw: line, url: norm, host: hostOf(norm)}:
+		case tasks <- &task{raw: line, url: norm, host: hostOf(norm)}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -300,42 +312,4 @@ func hostOf(norm string) string {
 		rest = rest[:i]
 	}
 	return rest
-}
-
-// hostSlots bounds the URLs in flight per host.
-type hostSlots struct {
-	per int
-	mu  sync.Mutex
-	m   map[string]*hostSlot
-}
-
-type hostSlot struct {
-	sem   chan struct{}
-	users int // holders and waiters; the slot is dropped at 0
-}
-
-// acquire waits for a slot of host, or for ctx; release gives it back.
-func (h *hostSlots) acquire(ctx context.Context, host string) (release func(), err error) {
-	h.mu.Lock()
-	s := h.m[host]
-	if s == nil {
-		s = &hostSlot{sem: make(chan struct{}, h.per)}
-		h.m[host] = s
-	}
-	s.users++
-	h.mu.Unlock()
-	drop := func() {
-		h.mu.Lock()
-		if s.users--; s.users == 0 {
-			delete(h.m, host)
-		}
-		h.mu.Unlock()
-	}
-	select {
-	case s.sem <- struct{}{}:
-		return func() { <-s.sem; drop() }, nil
-	case <-ctx.Done():
-		drop()
-		return nil, ctx.Err()
-	}
 }

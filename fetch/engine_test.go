@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -509,5 +510,43 @@ func TestFetchLargeBodies(t *testing.T) {
 				t.Fatalf("two copies of one large body: %+v, %+v", first, second)
 			}
 		})
+	}
+}
+
+// TestFetchBusyHostDoesNotBlockOthers: with one slot per host, the URLs of
+// a slow host wait their turn while those of another host go ahead, rather
+// than holding the workers.
+func TestFetchBusyHostDoesNotBlockOthers(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(150 * time.Millisecond)
+		w.Write(body(r.URL.Path))
+	}))
+	defer slow.Close()
+	fast := newOrigin(t)
+	var list []string
+	for i := range 4 {
+		list = append(list, fmt.Sprintf("%s/slow/%d", slow.URL, i))
+	}
+	for i := range 40 {
+		list = append(list, fmt.Sprintf("%s/f/%d", fast.URL, i))
+	}
+	opts := testOptions()
+	opts.Concurrency, opts.PerHost = 2, 1
+	res, _, stats := run(t, opts, strings.Join(list, "\n"))
+	if stats.OK != 44 {
+		t.Fatalf("stats %+v, want 44 stored", stats)
+	}
+	var slowDone []time.Time
+	var lastFast time.Time
+	for u, r := range res {
+		if strings.HasPrefix(u, slow.URL) {
+			slowDone = append(slowDone, r.Time)
+		} else if r.Time.After(lastFast) {
+			lastFast = r.Time
+		}
+	}
+	slices.SortFunc(slowDone, time.Time.Compare)
+	if !lastFast.Before(slowDone[1]) {
+		t.Fatalf("the last fast URL ended at %v, after the second slow one (%v): the slow host held the workers", lastFast, slowDone[1])
 	}
 }

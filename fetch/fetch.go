@@ -44,7 +44,9 @@ type attemptError struct {
 
 func (a *attemptError) Error() string { return a.err.Error() }
 
-// fetch runs the attempts for t and returns its result.
+// fetch runs the attempts for t, holding a slot of its host throughout
+// (backoffs included: a host that fails or asks to slow down gets no other
+// request from us meanwhile), and returns its result.
 func (e *Engine) fetch(ctx context.Context, t task, content *contentSet) *Result {
 	e.inflight.Add(1)
 	defer e.inflight.Add(-1)
@@ -90,11 +92,6 @@ func (e *Engine) backoff(n int) time.Duration {
 // attempt makes one request for t and, if it succeeds, stores the body and
 // fills r.
 func (e *Engine) attempt(ctx context.Context, t task, content *contentSet, r *Result) *attemptError {
-	release, err := e.hosts.acquire(ctx, t.host)
-	if err != nil {
-		return &attemptError{kind: KindCanceled, err: err}
-	}
-	defer release()
 	actx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, t.url, nil)
