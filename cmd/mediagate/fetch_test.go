@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -110,7 +112,20 @@ func TestFetchCommand(t *testing.T) {
 		t.Fatalf("%d stored results, want 20", ok)
 	}
 
-	for _, args := range [][]string{{"fetch", list}, {"fetch", "-o", out}, {"fetch", list, "-o", out, "--concurrency", "0"}} {
+	// export writes the objects as files named after their URLs, once.
+	files := filepath.Join(dir, "files")
+	if stderr, err := runCLI(t, "export", out, files); err != nil || !strings.Contains(stderr, "20 files written") {
+		t.Fatalf("export: %v, %q", err, stderr)
+	}
+	host := strings.ReplaceAll(strings.TrimPrefix(origin.URL, "http://"), ":", "_")
+	if b, err := os.ReadFile(filepath.Join(files, host, "f", "3")); err != nil || string(b) != "content of /f/3\n" {
+		t.Fatalf("exported /f/3: %q, %v", b, err)
+	}
+	if stderr, err := runCLI(t, "export", out, files); err != nil || !strings.Contains(stderr, "0 files written under "+files+", 20 already there") {
+		t.Fatalf("export again: %v, %q", err, stderr)
+	}
+
+	for _, args := range [][]string{{"fetch", list}, {"fetch", "-o", out}, {"fetch", list, "-o", out, "--concurrency", "0"}, {"export", out}} {
 		if _, err := runCLI(t, args...); exitCode(err) != 2 {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
@@ -125,4 +140,27 @@ func TestProgressLine(t *testing.T) {
 	if got, want := progressLine(s, -1, 10*time.Second), "fetch: 120000 URLs, 10000/s, 3.0 GiB, 3 errors"; got != want {
 		t.Errorf("progressLine without a total = %q, want %q", got, want)
 	}
+}
+
+func TestExportPath(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"http://example.com/a/b.jpg", "example.com/a/b.jpg"},
+		{"https://example.com:8443/", "example.com_8443/index"},
+		{"http://example.com", "example.com/index"},
+		{"http://example.com/a/%2e%2e/%2e%2e/etc/passwd", "example.com/a/etc/passwd"},
+		{"http://example.com/../../x", "example.com/x"},
+		{"http://example.com/a%20b/c%2Fd", "example.com/a_b/c_d"},
+		{"http://example.com/x?size=1", "example.com/x_" + exportQueryHash("size=1")},
+	} {
+		got, err := exportPath(tc.url)
+		if err != nil || got != filepath.FromSlash(tc.want) {
+			t.Errorf("exportPath(%q) = %q, %v; want %q", tc.url, got, err, tc.want)
+		}
+	}
+}
+
+// exportQueryHash is the suffix exportPath gives a query.
+func exportQueryHash(q string) string {
+	sum := sha256.Sum256([]byte(q))
+	return hex.EncodeToString(sum[:4])
 }
