@@ -1,11 +1,6 @@
 package main
 
-import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"os"
-)
+import "mediagate/bench/internal/benchkit"
 
 // record is one result line: a downloader's run of a case, or the disk
 // measurement.
@@ -40,37 +35,6 @@ type record struct {
 	DiskMethod string  `json:"disk_method,omitempty"`
 }
 
-func appendRecord(path string, r record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+func appendRecord(path string, r record) error { return benchkit.AppendJSONL(path, r) }
 
-func readRecords(path string) ([]record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
-}
+func readRecords(path string) ([]record, error) { return benchkit.ReadJSONL[record](path) }

@@ -62,8 +62,15 @@ func (r *Result) WriteNotes(w io.Writer) {
 
 // AppendJSONL appends r as one JSON line to the file at path, creating it
 // if need be.
-func (r *Result) AppendJSONL(path string) error {
-	b, err := json.Marshal(r)
+func (r *Result) AppendJSONL(path string) error { return AppendJSONL(path, r) }
+
+// ReadResults reads every result of a file written by AppendJSONL, in order.
+func ReadResults(path string) ([]Result, error) { return ReadJSONL[Result](path) }
+
+// AppendJSONL appends v as one JSON line to the file at path, creating it
+// if need be: the results files of the benchmark programs.
+func AppendJSONL(path string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -78,22 +85,22 @@ func (r *Result) AppendJSONL(path string) error {
 	return f.Close()
 }
 
-// ReadResults reads every result of a file written by AppendJSONL, in order.
-func ReadResults(path string) ([]Result, error) {
+// ReadJSONL reads every value of a file written by AppendJSONL, in order.
+func ReadJSONL[T any](path string) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []Result
+	var out []T
 	dec := json.NewDecoder(f)
 	for {
-		var r Result
-		if err := dec.Decode(&r); err == io.EOF {
+		var v T
+		if err := dec.Decode(&v); err == io.EOF {
 			return out, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 }
