@@ -228,10 +228,7 @@ func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, result
 	case listErr != nil:
 		err = listErr
 	}
-	if err != nil {
-		return e.Stats(), err
-	}
-	return e.Stats(), nil
+	return e.Stats(), err
 }
 
 // feed reads the list into tasks until it ends or ctx does. A line that is
