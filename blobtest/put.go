@@ -177,23 +177,32 @@ func testDelete(t *testing.T, s mediagate.BlobStore) {
 func testSeek(t *testing.T, s mediagate.BlobStore) {
 	b := randBytes(12, 1<<20+3)
 	put(t, s, "seek", b)
-	rc, _, err := s.Open(t.Context(), "seek")
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rc.Close()
-	steps := []struct {
-		offset int64
-		whence int
-		pos    int64 // want
-		n      int   // bytes to read after the seek; -1: to the end
-	}{
+	checkSeeks(t, s, "seek", b, []seekStep{
 		{int64(len(b) / 2), io.SeekStart, int64(len(b) / 2), -1},
 		{-100, io.SeekEnd, int64(len(b) - 100), 100},
 		{10, io.SeekStart, 10, 0},
 		{5, io.SeekCurrent, 15, 10},
 		{0, io.SeekStart, 0, 4096},
+	})
+}
+
+// seekStep is a Seek, what it must answer, and a read after it.
+type seekStep struct {
+	offset int64
+	whence int
+	pos    int64 // want
+	n      int   // bytes to read after the seek; -1: to the end
+}
+
+// checkSeeks opens key, whose bytes are b, and runs steps on one reader,
+// checking each position and the bytes read after it.
+func checkSeeks(t *testing.T, s mediagate.BlobStore, key string, b []byte, steps []seekStep) {
+	t.Helper()
+	rc, _, err := s.Open(t.Context(), key)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
 	}
+	defer rc.Close()
 	for _, st := range steps {
 		pos, err := rc.Seek(st.offset, st.whence)
 		if err != nil || pos != st.pos {
