@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"encoding/hex"
-	"fmt"
 	"hash/maphash"
 	"net/url"
 	"strings"
@@ -17,24 +16,11 @@ var urlSeed = maphash.MakeSeed()
 // in 10^7 among a million) would have the second skipped as seen.
 func hashURL(normalized string) uint64 { return maphash.String(urlSeed, normalized) }
 
-// normalize parses raw as an absolute http(s) URL and returns the form it
-// is deduplicated and fetched by: scheme and host lower-cased, the default
-// port dropped, an empty path made "/", the fragment dropped.
-func normalize(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("not a URL: %w", err)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("scheme %q: only http and https are fetched", u.Scheme)
-	}
-	if u.Host == "" || u.Opaque != "" {
-		return "", fmt.Errorf("no host in %q", raw)
-	}
-	if u.User != nil {
-		return "", fmt.Errorf("credentials in URLs are not sent")
-	}
+// normalize returns the form a URL (checked by safedial's CheckURL) is
+// deduplicated and fetched by: host lower-cased, the default port dropped,
+// an empty path made "/", the fragment dropped.
+func normalize(in *url.URL) string {
+	u := *in
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
@@ -50,7 +36,7 @@ func normalize(raw string) (string, error) {
 		u.Path = "/"
 	}
 	u.Fragment, u.RawFragment = "", ""
-	return u.String(), nil
+	return u.String()
 }
 
 // seenSet is a set of URL hashes, safe for concurrent use.

@@ -237,12 +237,24 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 	sc := bufio.NewScanner(list)
 	sc.Buffer(make([]byte, 64<<10), 64<<10) // a longer line is an error of the list
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
+		line, ok := ListLine(sc.Text())
+		if !ok {
 			continue
 		}
 		e.read.Add(1)
-		norm, err := e.check(line)
+		u, err := url.Parse(line)
+		var norm string
+		if err == nil {
+			norm = normalize(u)
+			if !seen.add(hashURL(norm)) {
+				e.skipped.Add(1)
+				continue
+			}
+			// Refused before any connection: what the SSRF guard refuses
+			// anyway (not http(s), credentials, a host such as 127.1 or
+			// 0x7f000001, an address not allowed).
+			err = e.dialer.CheckURL(u)
+		}
 		if err != nil {
 			kind := KindURL
 			if errors.Is(err, safedial.ErrBlocked) {
@@ -253,10 +265,6 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 			if err := rw.write(r); err != nil {
 				return err
 			}
-			continue
-		}
-		if !seen.add(hashURL(norm)) {
-			e.skipped.Add(1)
 			continue
 		}
 		select {
@@ -271,19 +279,11 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 	return nil
 }
 
-// check normalizes a URL of the list and refuses, before any connection,
-// what the SSRF guard would refuse anyway: a host that is not a plain name
-// or address (127.1, 0x7f000001 and such), or an address not allowed.
-func (e *Engine) check(raw string) (string, error) {
-	norm, err := normalize(raw)
-	if err != nil {
-		return "", err
-	}
-	u, err := url.Parse(norm)
-	if err == nil {
-		err = e.dialer.CheckURL(u)
-	}
-	return norm, err
+// ListLine returns the URL a line of a list holds, trimmed, or false for a
+// blank line or a comment (#).
+func ListLine(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	return s, s != "" && s[0] != '#'
 }
 
 // count adds r to the counts.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
@@ -270,7 +271,7 @@ func (e *Engine) hashStored(ctx context.Context, key string) ([32]byte, error) {
 // so a broken body is told apart from a failing store.
 type countingReader struct {
 	r   io.Reader
-	n   interface{ Add(int64) int64 }
+	n   *atomic.Int64
 	err error
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sync"
 	"syscall"
@@ -165,11 +166,11 @@ func (p *Previous) add(r *Result) {
 	if r.Status == StatusError && r.Kind.transient() {
 		return
 	}
-	u, err := normalize(r.URL)
+	u, err := url.Parse(r.URL)
 	if err != nil {
 		return
 	}
-	p.done[hashURL(u)] = struct{}{}
+	p.done[hashURL(normalize(u))] = struct{}{}
 	if r.Status == StatusOK && r.SHA256 != "" && r.Key != "" {
 		if sum, ok := parseSum(r.SHA256); ok {
 			p.content.add(sum, r.Key)

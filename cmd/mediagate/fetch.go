@@ -129,7 +129,7 @@ func openList(e *env, path string) (io.ReadCloser, int64, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 64<<10)
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && line[0] != '#' {
+		if _, ok := fetch.ListLine(sc.Text()); ok {
 			n++
 		}
 	}
