@@ -24,8 +24,7 @@ type jobStatsCache struct {
 
 type cachedStats struct {
 	stats      mediagate.JobStats
-	at         time.Time
-	valid      bool // stats were read at least once
+	at         time.Time // when stats were read; zero: never
 	refreshing bool
 }
 
@@ -43,7 +42,7 @@ func (c *jobStatsCache) get(ctx context.Context, jobType string) (mediagate.JobS
 		e = &cachedStats{}
 		c.types[jobType] = e
 	}
-	if e.valid && (e.refreshing || now.Sub(e.at) < jobStatsTTL) {
+	if !e.at.IsZero() && (e.refreshing || now.Sub(e.at) < jobStatsTTL) {
 		st := e.stats
 		c.mu.Unlock()
 		return st, nil
@@ -58,6 +57,6 @@ func (c *jobStatsCache) get(ctx context.Context, jobType string) (mediagate.JobS
 	if err != nil {
 		return st, err
 	}
-	e.stats, e.at, e.valid = st, now, true
+	e.stats, e.at = st, now
 	return st, nil
 }
