@@ -2,6 +2,7 @@ package mediagate
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"strings"
 )
@@ -23,6 +24,20 @@ func NewID(prefix string) string {
 	var b [16]byte
 	rand.Read(b[:])
 	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+// DerivedID returns an id in NewID's form made from the SHA-256 of parts
+// (joined by NUL): the same parts always give the same id, for things a
+// retry must not make twice, such as the object of a fetched body.
+func DerivedID(prefix string, parts ...string) string {
+	h := sha256.New()
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(p))
+	}
+	return prefix + idEncoding.EncodeToString(h.Sum(nil)[:16])
 }
 
 // ValidID reports whether s looks like an id NewID made with prefix. It lets

@@ -2,6 +2,7 @@ package mediagate
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,52 @@ type Object struct {
 	UpdatedAt      time.Time
 }
 
+// ObjectKey is the storage key of the object id: the id under a
+// two-character directory, so no directory of a local store grows past
+// ~1000 entries per million objects.
+func ObjectKey(id string) string {
+	rest := strings.TrimPrefix(id, PrefixObject)
+	return rest[:2] + "/" + id
+}
+
+// PrepareReady checks an object the server made ready itself, before a
+// store's PutObjects stores it, and sets a zero UpdatedAt to CreatedAt.
+// EINVALID unless it has an object id, an account, a key and a content
+// type, is ready with a size and a lower-case hex SHA-256 as measured, and
+// has no deadline and no suspended pin. Stores call it in PutObjects, on
+// every object of a batch before they store any.
+func (o *Object) PrepareReady() error {
+	switch {
+	case !ValidID(PrefixObject, o.ID):
+		return Errorf(EINVALID, "invalid object id %q", o.ID)
+	case o.State != StateReady:
+		return Errorf(EINVALID, "object %s is %q, not ready", o.ID, o.State)
+	case o.AccountID == "" || o.Key == "" || o.ContentType == "":
+		return Errorf(EINVALID, "object %s: account, key and content type are required", o.ID)
+	case o.Size < 0 || !lowerHex(o.SHA256, 64):
+		return Errorf(EINVALID, "object %s: size %d and SHA-256 %q are not measured ones", o.ID, o.Size, o.SHA256)
+	case o.ExpiresAt != nil || o.PinSuspendedAt != nil:
+		return Errorf(EINVALID, "object %s: a new ready object has no deadline and no suspended pin", o.ID)
+	}
+	if o.UpdatedAt.IsZero() {
+		o.UpdatedAt = o.CreatedAt
+	}
+	return nil
+}
+
+// lowerHex reports whether s is n lower-case hex digits.
+func lowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // ObjectFilter selects and pages objects. Zero values mean "any".
 type ObjectFilter struct {
 	State       ObjectState // default: pending and ready, never deleted
@@ -57,6 +104,12 @@ type ObjectStore interface {
 	// Objects returns one page of the account's objects, newest first, and the
 	// cursor of the next page ("" on the last). A malformed cursor is EINVALID.
 	Objects(ctx context.Context, accountID string, f ObjectFilter) ([]*Object, string, error)
+	// PutObjects stores objects the server made ready itself (the bodies a
+	// fetch stored), skipping any whose id exists already, so a batch
+	// stored twice is stored once; it returns how many it created. Each
+	// must be ready, with its key, size, hash and type. ENOTFOUND if an
+	// account does not exist.
+	PutObjects(ctx context.Context, objs []*Object) (int, error)
 	// CompleteObject makes a pending object ready with the measured size, hash
 	// and content type, and clears its deadline. It returns ENOTFOUND if there is
 	// no such object and ECONFLICT if it is not pending.

@@ -14,6 +14,7 @@ type Store interface {
 	IdempotencyStore
 	JobStore
 	CallbackStore
+	FetchStore
 	Elector // background duties run on one node of those sharing the store
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error

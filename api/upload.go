@@ -141,7 +141,7 @@ func (u *uploads) newObject(accountID string, req apiv1.CreateUploadRequest) (*m
 	exp := now.Add(u.cfg.UploadTTL)
 	id := mediagate.NewID(mediagate.PrefixObject)
 	return &mediagate.Object{
-		ID: id, AccountID: accountID, Key: objectKey(id), Filename: name, ContentType: ct, Size: req.Size,
+		ID: id, AccountID: accountID, Key: mediagate.ObjectKey(id), Filename: name, ContentType: ct, Size: req.Size,
 		SHA256: sum, State: mediagate.StatePending, PartSize: partSize, ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
@@ -210,15 +210,7 @@ func presignedPut(ctx context.Context, p mediagate.Presigner, o *mediagate.Objec
 	return &apiv1.SignedURL{Method: http.MethodPut, URL: url, Headers: headers, ExpiresAt: o.ExpiresAt.UTC()}, nil
 }
 
-// objectKey is the storage key of an object: its id under a two-character
-// directory, so no directory of a local store grows past ~1000 entries per
-// million objects.
-func objectKey(id string) string {
-	rest := strings.TrimPrefix(id, mediagate.PrefixObject)
-	return rest[:2] + "/" + id
-}
-
-// objectIDOfKey inverts objectKey.
+// objectIDOfKey inverts mediagate.ObjectKey.
 func objectIDOfKey(key string) string { return path.Base(key) }
 
 // sanitizeFilename keeps the base name of a client's file name, without

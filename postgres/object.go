@@ -19,6 +19,17 @@ const objectColumns = `id, account_id, key, filename, content_type, size, sha256
 const (
 	sqlInsertObject = `INSERT INTO objects (` + objectColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $14, NULL)`
+	// Objects the server made ready itself, one per element of the
+	// arrays; one pinned starts its pin's accrual as it is stored.
+	sqlPutObjects = `INSERT INTO objects (id, account_id, key, filename, content_type, size, sha256, state, pinned,
+			upload_id, part_size, created_at, updated_at, hold_id, pin_since)
+		SELECT id, account_id, key, filename, content_type, size, sha256, 'ready', pinned,
+			upload_id, part_size, created_at, updated_at, hold_id, CASE WHEN pinned THEN updated_at END
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+			$8::boolean[], $9::text[], $10::bigint[], $11::timestamptz[], $12::timestamptz[], $13::text[])
+			AS o (id, account_id, key, filename, content_type, size, sha256,
+				pinned, upload_id, part_size, created_at, updated_at, hold_id)
+		ON CONFLICT (id) DO NOTHING`
 	sqlObject = `SELECT ` + objectColumns + ` FROM objects WHERE id = $1 AND account_id = $2 AND state <> 'deleted'`
 
 	// Each update answers with the object as it is after it, or, if it
@@ -79,6 +90,46 @@ func (db *DB) CreateObject(ctx context.Context, o *mediagate.Object) error {
 		return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", o.AccountID)
 	}
 	return fmt.Errorf("create object %s: %w", o.ID, err)
+}
+
+// PutObjects stores ready objects the server made itself, skipping those
+// whose id exists, in one statement (the batch as arrays, unnested), and
+// returns how many it created. EINVALID if Object.PrepareReady refuses
+// one; ENOTFOUND if an account does not exist; either way nothing of the
+// batch is stored.
+func (db *DB) PutObjects(ctx context.Context, objs []*mediagate.Object) (int, error) {
+	for _, o := range objs {
+		if err := o.PrepareReady(); err != nil {
+			return 0, err
+		}
+	}
+	if len(objs) == 0 {
+		return 0, nil
+	}
+	// The batch as one array per column, in id order: two batches that
+	// share ids (a shard run again while its first worker still runs) then
+	// wait on each other's rows in one order, never in a cycle.
+	sorted := slices.SortedFunc(slices.Values(objs), func(a, b *mediagate.Object) int { return strings.Compare(a.ID, b.ID) })
+	var ids, accounts, keys, filenames, types, hashes, uploads, holds []string
+	var sizes, partSizes []int64
+	var pinned []bool
+	var created, updated []time.Time
+	for _, o := range sorted {
+		ids, accounts, keys = append(ids, o.ID), append(accounts, o.AccountID), append(keys, o.Key)
+		filenames, types, hashes = append(filenames, o.Filename), append(types, o.ContentType), append(hashes, o.SHA256)
+		sizes, pinned = append(sizes, o.Size), append(pinned, o.Pinned)
+		uploads, partSizes, holds = append(uploads, o.UploadID), append(partSizes, o.PartSize), append(holds, o.HoldID)
+		created, updated = append(created, us(o.CreatedAt)), append(updated, us(o.UpdatedAt))
+	}
+	tag, err := db.pool.Exec(ctx, sqlPutObjects, ids, accounts, keys, filenames, types, sizes, hashes,
+		pinned, uploads, partSizes, created, updated, holds)
+	switch {
+	case isForeignKey(err):
+		return 0, mediagate.Errorf(mediagate.ENOTFOUND, "the account of one of %d objects does not exist", len(objs))
+	case err != nil:
+		return 0, fmt.Errorf("put %d objects: %w", len(objs), err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Object returns the account's object, or ENOTFOUND if it is absent or deleted.

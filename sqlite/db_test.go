@@ -51,7 +51,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if want := []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(db.applied, want) {
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(db.applied, want) {
 		t.Fatalf("first Open applied=%v, want %v", db.applied, want)
 	}
 	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "kept", CreatedAt: time.Now()}

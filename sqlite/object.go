@@ -16,6 +16,12 @@ const objectColumns = `id, account_id, key, filename, content_type, size, sha256
 const (
 	sqlInsertObject = `INSERT INTO objects (` + objectColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, NULL)`
+	// An object the server made ready itself; one pinned starts its pin's
+	// accrual as it is stored.
+	sqlPutObject = `INSERT INTO objects (id, account_id, key, filename, content_type, size, sha256, state, pinned,
+			upload_id, part_size, created_at, updated_at, hold_id, pin_since)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?8 THEN ?12 END)
+		ON CONFLICT (id) DO NOTHING`
 	sqlObject    = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ? AND state != 'deleted'`
 	sqlObjectAny = `SELECT ` + objectColumns + ` FROM objects WHERE id = ? AND account_id = ?`
 
@@ -69,6 +75,53 @@ func (db *DB) CreateObject(ctx context.Context, o *mediagate.Object) error {
 		}
 		return fmt.Errorf("create object %s: %w", o.ID, err)
 	})
+}
+
+// PutObjects stores ready objects the server made itself, skipping those
+// whose id exists, in one write of the single writer (one statement,
+// prepared once, per object), and returns how many it created. EINVALID if
+// Object.PrepareReady refuses one; ENOTFOUND if an account does not exist;
+// either way nothing of the batch is stored.
+func (db *DB) PutObjects(ctx context.Context, objs []*mediagate.Object) (int, error) {
+	for _, o := range objs {
+		if err := o.PrepareReady(); err != nil {
+			return 0, err
+		}
+	}
+	if len(objs) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		return savepoint(tx, func() error {
+			stmt, err := tx.Prepare(sqlPutObject)
+			if err != nil {
+				return fmt.Errorf("put objects: %w", err)
+			}
+			defer stmt.Close()
+			for _, o := range objs {
+				res, err := stmt.Exec(o.ID, o.AccountID, o.Key, o.Filename, o.ContentType, o.Size, o.SHA256,
+					o.Pinned, o.UploadID, o.PartSize, micros(o.CreatedAt), micros(o.UpdatedAt), o.HoldID)
+				switch {
+				case isForeignKey(err):
+					return mediagate.Errorf(mediagate.ENOTFOUND, "account %s not found", o.AccountID)
+				case err != nil:
+					return fmt.Errorf("put object %s: %w", o.ID, err)
+				}
+				k, err := res.RowsAffected()
+				if err != nil {
+					return fmt.Errorf("put object %s: %w", o.ID, err)
+				}
+				n += int(k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // Object returns the account's object, or ENOTFOUND if it is absent or deleted.

@@ -1,7 +1,11 @@
 package storetest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +174,150 @@ func testDeleteObject(t *testing.T, s mediagate.Store) {
 	}
 	_, err = s.DeleteObject(ctx, a.ID, mediagate.NewID(mediagate.PrefixObject), at(time.Hour))
 	wantCode(t, err, mediagate.ENOTFOUND, "DeleteObject(unknown)")
+}
+
+// fetchedObject returns a ready object of the account, not yet stored, as a
+// fetch makes one: a derived id, a content-addressed key, measured fields.
+func fetchedObject(accountID, url string, created time.Time) *mediagate.Object {
+	sum := sha256.Sum256([]byte(url))
+	hash := hex.EncodeToString(sum[:])
+	return &mediagate.Object{
+		ID: mediagate.DerivedID(mediagate.PrefixObject, accountID, url), AccountID: accountID,
+		Key: "sha256/" + hash, Filename: path.Base(url), ContentType: "text/html", Size: int64(len(url)),
+		SHA256: hash, State: mediagate.StateReady, CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+// putObjects stores objs with PutObjects and fails unless it created n.
+func putObjects(t testing.TB, s mediagate.Store, n int, objs ...*mediagate.Object) {
+	t.Helper()
+	got, err := s.PutObjects(t.Context(), objs)
+	must(t, err, "PutObjects")
+	if got != n {
+		t.Fatalf("PutObjects of %d objects created %d, want %d", len(objs), got, n)
+	}
+}
+
+func testPutObjects(t *testing.T, s mediagate.Store) {
+	ctx := t.Context()
+	a, b := newAccount(t, s, at(0)), newAccount(t, s, at(0))
+	var batch []*mediagate.Object
+	for i := range 3 {
+		batch = append(batch, fetchedObject(a.ID, fmt.Sprintf("https://example.com/%d.html", i), at(time.Duration(i)*time.Second)))
+	}
+	batch[2].Pinned, batch[2].HoldID = true, "hold_fetch"
+	putObjects(t, s, 3, batch...)
+	for _, o := range batch {
+		checkObject(t, s, o)
+	}
+	want := slices.Clone(batch)
+	newestFirst(want)
+	if got := walk(t, s, a.ID, mediagate.ObjectFilter{State: mediagate.StateReady, Limit: 2}, nil); !slices.Equal(ids(got), ids(want)) {
+		t.Fatalf("Objects(ready)=%v, want %v", ids(got), ids(want))
+	}
+	// A pin put in place accrues from the object's time.
+	pinsDue(t, s, time.Hour, a.ID)
+
+	// The same batch again creates nothing, and changes nothing, even if
+	// the objects differ.
+	again := make([]*mediagate.Object, len(batch))
+	for i, o := range batch {
+		c := *o
+		c.Filename, c.UpdatedAt = "changed", at(time.Hour)
+		again[i] = &c
+	}
+	putObjects(t, s, 0, again...)
+	for _, o := range batch {
+		checkObject(t, s, o)
+	}
+
+	// Some new, some not: only the new are created.
+	fresh := []*mediagate.Object{
+		fetchedObject(a.ID, "https://example.com/new-1.html", at(time.Minute)),
+		fetchedObject(a.ID, "https://example.com/new-2.html", at(time.Minute)),
+	}
+	putObjects(t, s, 2, again[0], fresh[0], again[1], fresh[1])
+	for _, o := range append(slices.Clone(batch), fresh...) {
+		checkObject(t, s, o)
+	}
+
+	// An id another account's object holds is taken too.
+	theirs := *batch[0]
+	theirs.AccountID = b.ID
+	putObjects(t, s, 0, &theirs)
+	checkGone(t, s, b.ID, theirs.ID)
+
+	// One id twice in a batch is one object; an empty batch is nothing.
+	twice := fetchedObject(a.ID, "https://example.com/twice.html", at(time.Minute))
+	putObjects(t, s, 1, twice, twice)
+	putObjects(t, s, 0)
+
+	// A fetch's batch: 500 in one call.
+	var big []*mediagate.Object
+	for i := range 500 {
+		big = append(big, fetchedObject(b.ID, fmt.Sprintf("https://example.org/page/%d", i), at(time.Duration(i)*time.Millisecond)))
+	}
+	putObjects(t, s, 500, big...)
+	putObjects(t, s, 0, big...)
+	checkObject(t, s, big[499])
+	counts, err := s.CountObjects(ctx)
+	must(t, err, "CountObjects")
+	if got, want := counts[mediagate.StateReady], int64(len(batch)+len(fresh)+1+len(big)); got != want {
+		t.Fatalf("CountObjects ready=%d, want %d", got, want)
+	}
+}
+
+func testPutObjectsInvalid(t *testing.T, s mediagate.Store) {
+	ctx := t.Context()
+	a := newAccount(t, s, at(0))
+	good := fetchedObject(a.ID, "https://example.com/good", at(0))
+
+	orphan := fetchedObject(mediagate.NewID(mediagate.PrefixAccount), "https://example.com/orphan", at(0))
+	_, err := s.PutObjects(ctx, []*mediagate.Object{good, orphan})
+	wantCode(t, err, mediagate.ENOTFOUND, "PutObjects(unknown account)")
+	checkGone(t, s, a.ID, good.ID)
+
+	for name, edit := range map[string]func(*mediagate.Object){
+		"pending":     func(o *mediagate.Object) { o.State = mediagate.StatePending },
+		"deleted":     func(o *mediagate.Object) { o.State = mediagate.StateDeleted },
+		"no key":      func(o *mediagate.Object) { o.Key = "" },
+		"no account":  func(o *mediagate.Object) { o.AccountID = "" },
+		"no type":     func(o *mediagate.Object) { o.ContentType = "" },
+		"no id":       func(o *mediagate.Object) { o.ID = "" },
+		"short id":    func(o *mediagate.Object) { o.ID = "obj_123" },
+		"job id":      func(o *mediagate.Object) { o.ID = mediagate.NewID(mediagate.PrefixJob) },
+		"bad hash":    func(o *mediagate.Object) { o.SHA256 = strings.ToUpper(o.SHA256) },
+		"no hash":     func(o *mediagate.Object) { o.SHA256 = "" },
+		"negative":    func(o *mediagate.Object) { o.Size = -1 },
+		"a deadline":  func(o *mediagate.Object) { o.ExpiresAt = ptr(at(time.Hour)) },
+		"a suspended": func(o *mediagate.Object) { o.Pinned, o.PinSuspendedAt = true, ptr(at(0)) },
+	} {
+		bad := fetchedObject(a.ID, "https://example.com/bad", at(0))
+		edit(bad)
+		_, err := s.PutObjects(ctx, []*mediagate.Object{good, bad})
+		wantCode(t, err, mediagate.EINVALID, fmt.Sprintf("PutObjects(%s)", name))
+		checkGone(t, s, a.ID, good.ID)
+	}
+	counts, err := s.CountObjects(ctx)
+	must(t, err, "CountObjects")
+	if n := counts[mediagate.StateReady] + counts[mediagate.StatePending]; n != 0 {
+		t.Fatalf("CountObjects = %v after refused batches, want none", counts)
+	}
+}
+
+// BenchPutObjects stores b.N fetched objects in PutObjects batches of 500,
+// as a fetch's shards do, and reports objects/s.
+func BenchPutObjects(b *testing.B, s mediagate.Store) {
+	a := newAccount(b, s, time.Now())
+	const batch = 500
+	objs := make([]*mediagate.Object, 0, batch)
+	start := time.Now()
+	for i := 0; i < b.N; i += batch {
+		objs = objs[:0]
+		for j := i; j < min(i+batch, b.N); j++ {
+			objs = append(objs, fetchedObject(a.ID, fmt.Sprintf("https://example.com/%d", j), start))
+		}
+		putObjects(b, s, len(objs), objs...)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "objects/s")
 }

@@ -20,6 +20,11 @@
 //     deleted later is still purged.
 //   - Secrets compares prefixes byte for byte: case-sensitive, no wildcards.
 //   - Times come back as the same instant, in UTC, to the microsecond.
+//   - PutObjects skips an id that any object holds, another account's or a
+//     deleted one included, and stores nothing of a batch it refuses.
+//   - CreateFetch takes shards numbered 0, 1, … in order, f.Shards of them,
+//     and stores empty options as {}; a fetch's options come back byte for
+//     byte, and a nil FetchCounts.ByKind may come back empty.
 package storetest
 
 import (
@@ -59,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"ObjectsFilter", testObjectsFilter},
 		{"ObjectsLimit", testObjectsLimit},
 		{"ObjectsCursor", testObjectsCursor},
+		{"PutObjects", testPutObjects},
+		{"PutObjectsInvalid", testPutObjectsInvalid},
 		{"EnsureSecret", testEnsureSecret},
 		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
 		{"Secrets", testSecrets},
@@ -82,6 +89,12 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"IdempotencyExpiry", testIdempotencyExpiry},
 		{"IdempotencyAccounts", testIdempotencyAccounts},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"Fetch", testFetch},
+		{"FetchesPaging", testFetchesPaging},
+		{"ReportFetchShard", testReportFetchShard},
+		{"FinishFetch", testFinishFetch},
+		{"FinishFetchConcurrent", testFinishFetchConcurrent},
+		{"RunningFetches", testRunningFetches},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
