@@ -38,6 +38,10 @@ type Options struct {
 	Allow        []netip.Prefix
 	// Transport, when set, replaces the engine's own (tests).
 	Transport http.RoundTripper
+	// OnResult, when set, is called with each result once it is written,
+	// from the worker that made it (so concurrently): the fetch service
+	// records the objects of the bodies stored.
+	OnResult func(*Result)
 }
 
 func (o Options) withDefaults() Options {
@@ -200,6 +204,9 @@ func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, result
 				if err := rw.write(r); err != nil {
 					writeErr.CompareAndSwap(nil, err)
 				}
+				if e.opts.OnResult != nil {
+					e.opts.OnResult(r)
+				}
 			}
 			for t := range tasks {
 				// A URL whose host is busy is parked, and the worker takes
@@ -264,6 +271,9 @@ func (e *Engine) feed(ctx context.Context, list io.Reader, seen *seenSet, tasks 
 			e.count(r)
 			if err := rw.write(r); err != nil {
 				return err
+			}
+			if e.opts.OnResult != nil {
+				e.opts.OnResult(r)
 			}
 			continue
 		}

@@ -51,6 +51,7 @@ func (a *attemptError) Error() string { return a.err.Error() }
 func (e *Engine) fetch(ctx context.Context, t task, content *contentSet) *Result {
 	e.inflight.Add(1)
 	defer e.inflight.Add(-1)
+	ctx = context.WithValue(ctx, urlKey{}, t.raw)
 	r := &Result{URL: t.raw}
 	for {
 		*r = Result{URL: t.raw, Attempts: r.Attempts + 1} // nothing of a failed attempt stays
@@ -305,3 +306,13 @@ func classify(err error) *attemptError {
 
 // blocked reports whether err is the SSRF guard refusing an address.
 func blocked(err error) bool { return errors.Is(err, safedial.ErrBlocked) }
+
+type urlKey struct{}
+
+// URLOf returns the URL whose body a store's Put is given, from the Put's
+// ctx ("" when the engine is not the caller): a store that records more
+// than bytes (the fetch service's remote workers) names the object by it.
+func URLOf(ctx context.Context) string {
+	u, _ := ctx.Value(urlKey{}).(string)
+	return u
+}
