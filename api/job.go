@@ -17,6 +17,7 @@ import (
 
 	"mediagate"
 	"mediagate/apiv1"
+	"mediagate/fetchsvc"
 	"mediagate/internal/wake"
 	"mediagate/webhook"
 )
@@ -41,8 +42,11 @@ type jobs struct {
 	// ended is signalled with a job's id when it finishes through this
 	// node, so that a ?wait= on the same node answers at once.
 	ended wake.Waker
-	cfg   Config
-	now   func() time.Time
+	// fetches runs the shards of fetches (jobs of mediagate.FetchJobType)
+	// leased by remote workers; nil: none are leased here.
+	fetches *fetchsvc.Service
+	cfg     Config
+	now     func() time.Time
 }
 
 // newJobs makes what the job handlers share from the API's dependencies.
@@ -56,7 +60,7 @@ func newJobs(d Deps, up *uploads, obj *objects) (*jobs, error) {
 	}
 	return &jobs{store: d.Jobs, objects: d.Store, blobs: d.Blobs, ledger: d.Store, up: up, obj: obj, types: types,
 		limiter: d.Limiter, hooks: d.Webhooks, hookKey: d.WebhookKey, inflight: make(chan struct{}, maxCallbacks),
-		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs), stats: newJobStatsCache(d.Jobs, d.Now)}, nil
+		cfg: d.Config, now: d.Now, callbacks: callbackStore(d.Jobs), stats: newJobStatsCache(d.Jobs, d.Now), fetches: d.Fetches}, nil
 }
 
 // longPollTick is how often a ?wait= reads its job again, for a finish on
@@ -345,7 +349,7 @@ func (h *jobs) storeInput(ctx context.Context, accountID string, sub *submission
 		name = "input"
 	}
 	id := mediagate.NewID(mediagate.PrefixObject)
-	o := &mediagate.Object{ID: id, AccountID: accountID, Key: objectKey(id), Filename: name, ContentType: ct,
+	o := &mediagate.Object{ID: id, AccountID: accountID, Key: mediagate.ObjectKey(id), Filename: name, ContentType: ct,
 		State: mediagate.StatePending, CreatedAt: now, UpdatedAt: now}
 	info, err := h.blobs.Put(ctx, o.Key, io.MultiReader(bytes.NewReader(head), sub.body), sub.typ.MaxInputSize)
 	if mediagate.ErrorCode(err) == mediagate.ETOOLARGE {
@@ -567,6 +571,10 @@ func handleCancelJob(h *jobs) http.Handler {
 // and sends its callback.
 func (h *jobs) finished(ctx context.Context, j *mediagate.Job) {
 	h.ended.Signal(j.ID)
+	if j.Type == mediagate.FetchJobType && h.fetches != nil {
+		h.fetches.ShardEnded(ctx, j) // charged what it stored; its fetch may be done
+		return
+	}
 	FinishedJobBill(context.WithoutCancel(ctx), h.ledger, j, h.price(j.Type))
 	h.callback(ctx, j)
 }

@@ -44,6 +44,12 @@ func routes(d Deps) []route {
 	if d.Jobs == nil {
 		jobs, worker = noQueue, noQueue
 	}
+	fe := &fetches{svc: d.Fetches, now: d.Now}
+	fetchID := pathParam("id", "The fetch's id (fetch_…).")
+	fetchScope, fetchWorker := authed(mediagate.ScopeFetch), worker
+	if d.Fetches == nil || d.Jobs == nil {
+		fetchScope, fetchWorker = noFetches, noFetches
+	}
 	id := pathParam("id", "The object's id (obj_…).")
 	// POSTs that create or charge answer a retry with the same
 	// Idempotency-Key once, with the first answer.
@@ -146,6 +152,37 @@ func routes(d Deps) []route {
 		{"POST /v1/worker/jobs/{id}/fail", worker(handleFailJob(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
 			Summary: "End an attempt at a leased job; retried after a backoff if retryable and attempts are left.", Params: []param{jobID}, Request: apiv1.FailJobRequest{}, Response: apiv1.Job{}}},
 
+		{"POST /v1/fetches", fetchScope(idempotentSpooled(d.Store, d.Config.IdempotencyTTL, maxFetchList)(handleSubmitFetch(fe))), operation{Tag: "fetches", Auth: mediagate.ScopeFetch,
+			Summary: "Fetch a list of URLs into objects: JSON with urls or list_object_id (an uploaded list, one URL per line), or the list as a text/plain body with the options in the query. Each shard of 10,000 URLs holds its URLs × (per-URL price + max_size × per-MiB price) and is charged what it stored. 202 with Location.",
+			Status:  202, Params: []param{idemKey, queryParam("concurrency", "integer", "text/plain: URLs in flight per shard (default 64, at most 256)."),
+				queryParam("per_host", "integer", "text/plain: URLs in flight per host (default 8)."),
+				queryParam("timeout_seconds", "integer", "text/plain: one attempt's limit (default 60)."),
+				queryParam("retries", "integer", "text/plain: retries of what may pass (default 3; -1 none)."),
+				queryParam("max_size", "integer", "text/plain: the largest body stored, in bytes (default 16 MiB)."),
+				queryParam("types", "string", "text/plain: allowed types, comma-separated (image/*,application/pdf).")},
+			Request: apiv1.SubmitFetchRequest{}, Response: apiv1.Fetch{}}},
+		{"GET /v1/fetches", fetchScope(handleListFetches(fe)), operation{Tag: "fetches", Auth: mediagate.ScopeFetch,
+			Summary: "List the account's fetches, newest first.", Response: apiv1.FetchPage{},
+			Params: []param{queryParam("limit", "integer", "Page size, 1 to 1000 (default 100)."), queryParam("cursor", "string", "next_cursor of the previous page.")}}},
+		{"GET /v1/fetches/{id}", fetchScope(handleGetFetch(fe)), operation{Tag: "fetches", Auth: mediagate.ScopeFetch,
+			Summary: "A fetch's progress: counts, bytes, rate, errors by kind, shards; 202 with Retry-After while it runs, 200 once finished (with its manifest object).",
+			Params:  []param{fetchID}, Response: apiv1.Fetch{}}},
+		{"GET /v1/fetches/{id}/events", fetchScope(handleFetchEvents(fe)), operation{Tag: "fetches", Auth: mediagate.ScopeFetch,
+			Summary: "Server-sent events: the fetch as GET answers it, as a progress event every second while it runs, then a finished event.",
+			Params:  []param{fetchID}, Body: "text/event-stream"}},
+		{"DELETE /v1/fetches/{id}", fetchScope(handleCancelFetch(fe)), operation{Tag: "fetches", Auth: mediagate.ScopeFetch,
+			Summary: "Cancel a fetch: queued shards at once, running ones within a second or two. What was stored stays, and is charged.",
+			Params:  []param{fetchID}, Response: apiv1.Fetch{}}},
+		{"POST /v1/worker/jobs/{id}/fetch-blob", fetchWorker(handleFetchBlob(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Fetch shards: declare a body fetched and get a signed PUT for it (none if the node has it).", Params: []param{jobID},
+			Request: apiv1.FetchBlobRequest{}, Response: apiv1.FetchBlobResponse{}}},
+		{"POST /v1/worker/jobs/{id}/fetch-report", fetchWorker(handleFetchReport(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Fetch shards: report the counts so far and the bodies stored; extends the lease and tells of a cancel.", Params: []param{jobID},
+			Request: apiv1.FetchReportRequest{}, Response: apiv1.HeartbeatResponse{}}},
+		{"POST /v1/worker/jobs/{id}/fetch-complete", fetchWorker(handleFetchComplete(jb)), operation{Tag: "worker", Auth: mediagate.ScopeWorker,
+			Summary: "Fetch shards: complete a shard with its results, NDJSON as the body (?worker_id=); charges what it stored.", Params: []param{jobID,
+				queryParam("worker_id", "string", "The worker's id, as in its lease.")}, Upload: "application/x-ndjson", Response: apiv1.Job{}}},
+
 		{"PUT /blob/{key...}", handleBlobPut(bl), operation{Tag: "blobs", Auth: "signed URL",
 			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Upload: "application/octet-stream",
 			Response: apiv1.BlobPut{},
@@ -187,6 +224,14 @@ func metricsHandler(m *Metrics) http.Handler {
 		return http.NotFoundHandler()
 	}
 	return m.Handler()
+}
+
+// noFetches answers every fetch route of a server that runs no fetch
+// service.
+func noFetches(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, mediagate.Errorf(mediagate.EUNAVAILABLE, "this server runs no fetch service"))
+	})
 }
 
 // noQueue answers every job route of a server whose store has no queue.

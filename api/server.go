@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/fetchsvc"
 	"mediagate/urlsign"
 	"mediagate/webhook"
 )
@@ -27,7 +28,10 @@ type Deps struct {
 	// must have the same.
 	Webhooks   *webhook.Sender
 	WebhookKey []byte
-	Now        func() time.Time
+	// Fetches is the fetch service (/v1/fetches and the worker's side of
+	// it); nil: none.
+	Fetches *fetchsvc.Service
+	Now     func() time.Time
 }
 
 // NewHandler returns the whole HTTP API as one handler.

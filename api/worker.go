@@ -9,6 +9,7 @@ import (
 
 	"mediagate"
 	"mediagate/apiv1"
+	"mediagate/fetchsvc"
 )
 
 // The worker protocol. A worker holds a key with the worker scope; the lease
@@ -57,7 +58,7 @@ func handleLease(h *jobs) http.Handler {
 			err = mediagate.Errorf(mediagate.EINVALID, "wait_seconds must be 0 to 60")
 		}
 		for _, t := range req.Types {
-			if err == nil {
+			if err == nil && (t != mediagate.FetchJobType || h.fetches == nil) {
 				_, err = h.jobType(t)
 			}
 		}
@@ -116,6 +117,8 @@ func (h *jobs) leasedJSON(ctx context.Context, j *mediagate.Job) (apiv1.LeasedJo
 	timeout := 10 * time.Minute
 	if t, ok := h.types[j.Type]; ok {
 		timeout = t.Timeout.Duration
+	} else if j.Type == mediagate.FetchJobType {
+		timeout = fetchsvc.ShardTimeout
 	}
 	exp := h.now().Add(timeout + leaseTTL).Truncate(time.Second).Add(time.Second).UTC()
 	u, err := h.obj.signURL(ctx, o, exp, 0, 0)

@@ -108,6 +108,9 @@ type call struct {
 	out     any
 	want    int  // the success status
 	noLimit bool // exempt from c.Timeout (completion of a large upload)
+	// raw, when not nil, is the body instead of in's JSON, of type rawType.
+	raw     []byte
+	rawType string
 }
 
 // do sends an API call with the Bearer credential, retries refusals that say
@@ -118,8 +121,8 @@ func (c *Client) do(ctx context.Context, k call) error {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	var body []byte
-	if k.in != nil {
+	body := k.raw
+	if k.in != nil && k.raw == nil {
 		var err error
 		if body, err = json.Marshal(k.in); err != nil {
 			return fmt.Errorf("encode %s %s: %w", k.method, k.path, err)
@@ -135,9 +138,12 @@ func (c *Client) do(ctx context.Context, k call) error {
 		if err != nil {
 			return err
 		}
-		if body == nil {
+		switch {
+		case body == nil:
 			req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
-		} else {
+		case k.raw != nil:
+			req.Header.Set("Content-Type", k.rawType)
+		default:
 			req.Header.Set("Content-Type", "application/json")
 		}
 		req.Header.Set("Accept", "application/json")

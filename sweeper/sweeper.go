@@ -6,7 +6,8 @@
 // the blob store. Every PinInterval (an hour) it charges pinned storage up to
 // the start of the interval, and suspends the pins of accounts whose credit
 // runs short. It takes back jobs whose worker's lease lapsed, expires
-// finished jobs, and sends the job callbacks that are due again.
+// finished jobs, sends the job callbacks that are due again, and finishes
+// the fetches whose shards have all ended.
 package sweeper
 
 import (
@@ -51,6 +52,10 @@ type Sweeper struct {
 	// backlog of slow receivers does not hold up the other duties.
 	Callbacks     func(ctx context.Context, now time.Time, limit int) (delivered, failed int, err error)
 	CallbackBatch int
+	// FinishFetches finishes, at most limit, the running fetches whose
+	// shards have all ended (fetchsvc.Service.FinishRunning: a node may die
+	// between a shard's end and its fetch's); nil: not swept.
+	FinishFetches func(ctx context.Context, limit int) (int, error)
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -126,6 +131,7 @@ type Result struct {
 	// sweep sent that were taken, and that failed again.
 	CallbacksDelivered int
 	CallbacksFailed    int
+	FetchesFinished    int // fetches whose shards had all ended
 }
 
 // Sweep expires overdue pending uploads, releases expired holds, deletes
@@ -172,6 +178,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 	if err := s.sweepJobs(ctx, now, &res); err != nil {
 		return res, err
 	}
+	if s.FinishFetches != nil {
+		n, err := s.FinishFetches(ctx, batch)
+		res.FetchesFinished = n
+		if err != nil {
+			return res, err
+		}
+	}
 	failed := map[string]bool{}
 	for {
 		list, err := s.Objects.Unpurged(ctx, batch)
@@ -210,12 +223,12 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired+
-		res.CallbacksDelivered+res.CallbacksFailed > 0 {
+		res.CallbacksDelivered+res.CallbacksFailed+res.FetchesFinished > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
 			"purged", res.Purged, "failed", res.Failed, "pin_accounts", res.PinAccounts,
 			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended,
 			"jobs_requeued", res.JobsRequeued, "jobs_failed", res.JobsFailed, "jobs_expired", res.JobsExpired,
-			"callbacks_delivered", res.CallbacksDelivered, "callbacks_failed", res.CallbacksFailed)
+			"callbacks_delivered", res.CallbacksDelivered, "callbacks_failed", res.CallbacksFailed, "fetches_finished", res.FetchesFinished)
 	}
 	return res, nil
 }

@@ -35,9 +35,11 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"mediagate"
 	"mediagate/apiv1"
 	"mediagate/client"
 )
@@ -59,6 +62,15 @@ type Config struct {
 	Timeout     time.Duration  // caps each run below the job type's limit; 0: the type's
 	Grace       time.Duration  // on stop, how long running jobs may finish; default 30 s
 	Logger      *slog.Logger
+	// Fetch also leases the shards of fetches (mediagate.FetchJobType) and
+	// runs them with the fetch engine; FetchPrivate and FetchAllow open
+	// private address ranges to it (tests, an operator's own network).
+	// TempDir holds a shard's list, results and large bodies ("": the
+	// system's).
+	Fetch        bool
+	FetchPrivate bool
+	FetchAllow   []netip.Prefix
+	TempDir      string
 }
 
 // maxResult bounds a command's stdout, the job's result.
@@ -79,8 +91,12 @@ var errCanceled = errors.New("the job was canceled")
 // if the server refuses the key (401 or 403): leasing again would not help;
 // jobs already running are then still finished.
 func Run(ctx context.Context, cfg Config) error {
-	if len(cfg.Types) == 0 || strings.TrimSpace(cfg.Exec) == "" || cfg.Client == nil || cfg.WorkerID == "" {
-		return errors.New("worker: a client, a worker id, job types and a command are required")
+	if cfg.Fetch && !slices.Contains(cfg.Types, mediagate.FetchJobType) {
+		cfg.Types = append(slices.Clip(cfg.Types), mediagate.FetchJobType)
+	}
+	commands := slices.ContainsFunc(cfg.Types, func(t string) bool { return t != mediagate.FetchJobType })
+	if len(cfg.Types) == 0 || commands && strings.TrimSpace(cfg.Exec) == "" || cfg.Client == nil || cfg.WorkerID == "" {
+		return errors.New("worker: a client, a worker id, job types and a command for them (or --fetch only) are required")
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
@@ -150,6 +166,14 @@ func Run(ctx context.Context, cfg Config) error {
 // run runs one leased job to its end and reports it.
 func run(ctx context.Context, cfg Config, lj apiv1.LeasedJob) {
 	log := cfg.Logger.With("job", lj.ID, "type", lj.Type, "attempt", lj.Attempt)
+	if lj.Type == mediagate.FetchJobType {
+		if err := runFetch(ctx, cfg, lj); err != nil {
+			log.Error("the fetch shard's run ended badly; its lease will lapse", "err", err)
+		} else {
+			log.Info("fetch shard done")
+		}
+		return
+	}
 	log.Info("running")
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -12,11 +12,15 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"mediagate"
+	"mediagate/apiv1"
+	"mediagate/client"
 	"mediagate/disk"
 	"mediagate/fetch"
 )
@@ -27,8 +31,11 @@ func init() {
 
 // runFetch is the standalone bulk downloader: no server, a local store.
 func runFetch(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "fetch", "[flags] URLS_FILE -o DIR   (URLS_FILE - reads standard input)")
-	out := fs.String("o", "", "directory to store into (required): DIR/objects holds the bytes, DIR/results.ndjson a line per URL")
+	fs := newFlagSet(e, "fetch", "[flags] URLS_FILE -o DIR | --server URL [flags] URLS_FILE   (URLS_FILE - reads standard input)")
+	out := fs.String("o", "", "directory to store into (required without --server): DIR/objects holds the bytes, DIR/results.ndjson a line per URL")
+	var cf clientFlags
+	fs.StringVar(&cf.server, "server", "", "have this mediagate server fetch the list into objects of your account, and follow it (key from --key or MEDIAGATE_KEY)")
+	fs.StringVar(&cf.key, "key", "", "with --server: API key or user token (env MEDIAGATE_KEY)")
 	resultsPath := fs.String("results", "", "results file (default DIR/results.ndjson); a run finds the previous run's results there and resumes")
 	var opts fetch.Options
 	fs.IntVar(&opts.Concurrency, "concurrency", 64, "URLs in flight at once")
@@ -49,8 +56,10 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 	switch {
 	case len(pos) != 1:
 		return usageError("fetch: give one URL list (a file, or - for standard input)")
-	case *out == "":
-		return usageError("fetch: -o DIR is required")
+	case *out == "" && cf.server == "":
+		return usageError("fetch: -o DIR is required (or --server URL, to fetch on a server)")
+	case *out != "" && cf.server != "":
+		return usageError("fetch: -o DIR and --server are two ways to fetch; give one")
 	case opts.Concurrency < 1 || opts.PerHost < 1 || opts.Timeout <= 0 || opts.Retries < 0 || maxSize < 1:
 		return usageError("fetch: --concurrency, --per-host, --timeout and --max-size must be > 0, --retries ≥ 0")
 	}
@@ -58,15 +67,8 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 		opts.Retries = -1
 	}
 	opts.MaxSize = int64(maxSize)
-	for _, a := range strings.Split(*allow, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			return usageError("fetch: --allow %q is not an address range such as 10.1.0.0/16", a)
-		}
-		opts.Allow = append(opts.Allow, p)
+	if opts.Allow, err = parsePrefixes("fetch: --allow", *allow); err != nil {
+		return err
 	}
 	if *types != "" {
 		for _, t := range strings.Split(*types, ",") {
@@ -81,6 +83,26 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer list.Close()
+	if cf.server != "" {
+		// Only what was asked for: the server has its own defaults.
+		o := apiv1.FetchOptions{Types: opts.Types}
+		if flagSet(fs, "concurrency") {
+			o.Concurrency = opts.Concurrency
+		}
+		if flagSet(fs, "per-host") {
+			o.PerHost = opts.PerHost
+		}
+		if flagSet(fs, "retries") {
+			o.Retries = opts.Retries
+		}
+		if flagSet(fs, "timeout") {
+			o.TimeoutSeconds = int(max(opts.Timeout/time.Second, 1))
+		}
+		if flagSet(fs, "max-size") {
+			o.MaxSize = opts.MaxSize
+		}
+		return fetchOnServer(ctx, e, &cf, list, o, *quiet)
+	}
 	store, err := disk.Open(*out)
 	if err != nil {
 		return err
@@ -105,7 +127,7 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 	}
 	eng := fetch.New(store, opts)
 	start := time.Now()
-	stopBar := showFetchProgress(e, *quiet, eng, total)
+	stopBar := showFetchProgress(e, *quiet, eng.Stats, total)
 	stats, err := eng.Run(ctx, list, prev, results)
 	stopBar()
 	printFetchSummary(e, stats, time.Since(start), *resultsPath)
@@ -147,7 +169,7 @@ func openList(e *env, path string) (io.ReadCloser, int64, error) {
 // showFetchProgress shows how the run goes until the returned func is
 // called: on a terminal a bar of URLs handled, with the rate, the bytes and
 // the errors; elsewhere (a log, CI) a line every logEvery.
-func showFetchProgress(e *env, quiet bool, eng *fetch.Engine, total int64) (stop func()) {
+func showFetchProgress(e *env, quiet bool, stats func() fetch.Stats, total int64) (stop func()) {
 	if quiet {
 		return func() {}
 	}
@@ -172,7 +194,7 @@ func showFetchProgress(e *env, quiet bool, eng *fetch.Engine, total int64) (stop
 				}
 				return
 			}
-			s := eng.Stats()
+			s := stats()
 			if bar != nil {
 				bar.Describe(fmt.Sprintf("%s, %d errors", fmtBytes(s.Bytes), s.Errors))
 				bar.Set64(s.Done + s.Skipped)
@@ -241,4 +263,69 @@ func printFetchSummary(e *env, s fetch.Stats, took time.Duration, results string
 		}
 		fmt.Fprintf(e.stderr, "errors: %s (each URL's is in %s)\n", strings.Join(parts, ", "), results)
 	}
+}
+
+// fetchOnServer submits the list to a server and follows the fetch there
+// with the same progress and summary as a local run. Interrupting it stops
+// the following, not the fetch.
+func fetchOnServer(ctx context.Context, e *env, cf *clientFlags, list io.Reader, o apiv1.FetchOptions, quiet bool) error {
+	cl, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	f, err := cl.SubmitFetch(ctx, list, o)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "fetch %s: %d URLs in %d shards\n", f.ID, f.URLs, f.Shards)
+	var last atomic.Pointer[client.Fetch]
+	last.Store(f)
+	stats := func() fetch.Stats { return serverStats(last.Load()) }
+	start := time.Now()
+	stopBar := showFetchProgress(e, quiet, stats, f.URLs)
+	f, err = cl.FollowFetch(ctx, f.ID, func(f *client.Fetch) { last.Store(f) })
+	stopBar()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped following; the fetch goes on at the server (GET /v1/fetches/%s, or DELETE it to cancel)", last.Load().ID)
+		}
+		return fmt.Errorf("fetch: following %s: %w", last.Load().ID, err)
+	}
+	printFetchSummary(e, serverStats(f), time.Since(start), "the manifest")
+	fmt.Fprintf(e.stderr, "fetch %s %s; charged %d micro-credits; manifest %s (mediagate download %s)\n",
+		f.ID, f.Status, f.Charged, f.ManifestObjectID, f.ManifestObjectID)
+	if f.Error != "" {
+		return fmt.Errorf("fetch %s %s: %s", f.ID, f.Status, f.Error)
+	}
+	if f.Status != string(mediagate.FetchSucceeded) {
+		return fmt.Errorf("fetch %s %s", f.ID, f.Status)
+	}
+	return nil
+}
+
+// serverStats are a server's counts of a fetch as a local run's.
+func serverStats(f *client.Fetch) fetch.Stats {
+	s := fetch.Stats{Done: f.Counts.Done, OK: f.Counts.OK, Duplicates: f.Counts.Duplicates, Errors: f.Counts.Errors,
+		Bytes: f.Counts.Bytes, ByKind: map[fetch.Kind]int64{}}
+	for k, v := range f.Counts.ByKind {
+		s.ByKind[fetch.Kind(k)] = v
+	}
+	return s
+}
+
+// parsePrefixes reads a comma-separated list of address ranges given as
+// flag.
+func parsePrefixes(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return nil, usageError("%s %q is not an address range such as 10.1.0.0/16", flag, a)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -27,7 +27,7 @@ func TestJobAndWorkerUsage(t *testing.T) {
 		{[]string{"jobs", "get"}, "takes one job id"},
 		{[]string{"jobs", "wait", "job_1", "job_2"}, "takes one job id"},
 		{[]string{"jobs", "ls", "--bogus"}, "bogus"},
-		{[]string{"worker", "--exec", "x {input}"}, "--type is required"},
+		{[]string{"worker", "--exec", "x {input}"}, "--type (the job types to run) or --fetch is required"},
 		{[]string{"worker", "--type", "t"}, "--exec is required"},
 		{[]string{"worker", "--type", "t", "--exec", "x", "--concurrency", "0"}, "--concurrency"},
 		{[]string{"worker", "--type", "t", "--exec", "x", "extra"}, "no arguments"},

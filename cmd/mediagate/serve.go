@@ -19,6 +19,7 @@ import (
 
 	"mediagate"
 	"mediagate/api"
+	"mediagate/fetchsvc"
 	"mediagate/internal/safedial"
 	"mediagate/redis"
 	"mediagate/sweeper"
@@ -52,6 +53,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	lf.register(fs, e, ed)
 	configPath := fs.String("config", e.getenv("MEDIAGATE_CONFIG"), "TOML file with the price list and signup_credit (env MEDIAGATE_CONFIG)")
 	privateCallbacks := fs.Bool("callbacks-private", ed.bool("MEDIAGATE_CALLBACKS_PRIVATE", false), "let job callbacks reach private and loopback addresses (off: public unicast only, against request forgery) (env MEDIAGATE_CALLBACKS_PRIVATE)")
+	fetchWorkers := fs.Int64("fetch-workers", ed.int64("MEDIAGATE_FETCH_WORKERS", 2), "fetch shards this node runs at once (each up to its fetch's concurrency in URLs); 0: leave them to `mediagate worker --fetch` (env MEDIAGATE_FETCH_WORKERS)")
+	fetchShardSize := fs.Int64("fetch-shard-size", ed.int64("MEDIAGATE_FETCH_SHARD_SIZE", mediagate.FetchShardSize), "URLs per shard of a fetch: the unit workers lease, report and are charged for (env MEDIAGATE_FETCH_SHARD_SIZE)")
+	fetchAllowList := fs.String("fetch-allow", e.getenv("MEDIAGATE_FETCH_ALLOW"), "comma-separated address ranges fetches may reach besides public unicast ones, e.g. 10.1.0.0/16 (env MEDIAGATE_FETCH_ALLOW)")
+	fetchPrivate := fs.Bool("fetch-private", ed.bool("MEDIAGATE_FETCH_PRIVATE", false), "let fetches reach private and loopback addresses (tests, benchmarks; off: public unicast only) (env MEDIAGATE_FETCH_PRIVATE)")
 	pprofAddr := fs.String("pprof", e.getenv("MEDIAGATE_PPROF"), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (env MEDIAGATE_PPROF)")
 	logLevel := fs.String("log-level", e.envOr("MEDIAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env MEDIAGATE_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
@@ -78,6 +83,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageError("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	fetchAllow, err := parsePrefixes("serve: --fetch-allow", *fetchAllowList)
+	if err != nil {
+		return err
+	}
 	cfg.MaxObjectSize, cfg.PartSize = int64(maxSize), int64(partSize)
 	cfg.AllowedTypes = splitList(*types)
 	if cfg.PartSize < cfg.MinPartSize {
@@ -133,6 +142,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Checks: readyChecks(store, blobs, limiter), Jobs: store,
 		Webhooks:   &webhook.Sender{Client: safedial.Client(safedial.Dialer{AllowPrivate: *privateCallbacks}, 30*time.Second), Logger: log},
 		WebhookKey: derive(master, "webhooks"),
+		Fetches: &fetchsvc.Service{Store: store, Blobs: blobs, Prices: cfg.Prices, MaxSize: cfg.MaxObjectSize, Types: cfg.AllowedTypes,
+			AllowPrivate: *fetchPrivate, Allow: fetchAllow, ShardSize: int(max(*fetchShardSize, 1)), Logger: log},
 	}
 	handler := api.NewHandler(deps)
 	jobFinished, err := api.JobFinisher(deps)
@@ -160,8 +171,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
 			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: store,
-			JobsFinished: jobFinished, Callbacks: callbacks}
+			JobsFinished: jobFinished, Callbacks: callbacks, FinishFetches: deps.Fetches.FinishRunning}
 		sw.RunElected(ctx, store) // one node of those sharing the store sweeps at a time
+	}()
+	fetchDone := make(chan struct{})
+	go func() {
+		defer close(fetchDone)
+		(&fetchsvc.Runner{Service: deps.Fetches, Workers: int(*fetchWorkers), Owner: *node}).Run(ctx)
 	}()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
@@ -177,6 +193,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	case err := <-serveErr:
 		cancel()
 		<-sweepDone
+		<-fetchDone
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -185,6 +202,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer done()
 	err = srv.Shutdown(shutdownCtx)
 	<-sweepDone
+	<-fetchDone // its shards handed back to the queue
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -33,6 +33,7 @@ import (
 	"mediagate"
 	"mediagate/api"
 	"mediagate/disk"
+	"mediagate/fetchsvc"
 	"mediagate/sqlite"
 	"mediagate/urlsign"
 )
@@ -53,6 +54,8 @@ type Server struct {
 	Blobs *disk.BlobStore
 	// Clock is the server's time source.
 	Clock *Clock
+	// Fetches is the fetch service, with WithFetches; nil otherwise.
+	Fetches *fetchsvc.Service
 
 	mu        sync.Mutex
 	beforePut BlobPutHook
@@ -101,6 +104,18 @@ type options struct {
 	config    []func(*api.Config)
 	beforePut BlobPutHook
 	limiter   func(now func() time.Time) mediagate.Limiter
+	fetches   *fetchOptions
+}
+
+type fetchOptions struct {
+	workers, shardSize int
+}
+
+// WithFetches runs the fetch service, allowed to reach loopback origins,
+// with workers built-in shard runners (0: shards wait for a remote worker)
+// and shards of shardSize URLs (0: mediagate.FetchShardSize).
+func WithFetches(workers, shardSize int) Option {
+	return func(o *options) { o.fetches = &fetchOptions{workers: workers, shardSize: shardSize} }
 }
 
 // WithLimiter applies the API's rate limits (Config.Limits) through the
@@ -174,10 +189,21 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	// before any request can reach it.
 	hs := httptest.NewUnstartedServer(nil)
 	cfg.BaseURL = "http://" + hs.Listener.Addr().String()
+	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.fetches != nil {
+		s.Fetches = &fetchsvc.Service{Store: store, Blobs: blobs, Prices: cfg.Prices, MaxSize: cfg.MaxObjectSize,
+			Types: cfg.AllowedTypes, AllowPrivate: true, ShardSize: o.fetches.shardSize, Logger: log, Now: clk.Now}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			(&fetchsvc.Runner{Service: s.Fetches, Workers: o.fetches.workers, Owner: "apitest", TempDir: dir}).Run(ctx)
+		}()
+		tb.Cleanup(func() { stop(); <-done })
+	}
 	h := api.NewHandler(api.Deps{
 		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), Tokens: tokens, Config: cfg, Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter, Jobs: store,
+		Logger: log, Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter, Jobs: store, Fetches: s.Fetches,
 	})
 	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(h, w, r) })
 	hs.Start()
