@@ -68,9 +68,9 @@ func handleFetchBlob(h *jobs) http.Handler {
 		case mediagate.ErrorCode(err) == mediagate.ENOTFOUND:
 			now := h.now().UTC().Truncate(time.Microsecond)
 			exp := now.Add(h.cfg.UploadTTL)
-			name, _ := sanitizeFilename(fetchsvc.FilenameOf(req.URL))
-			o = &mediagate.Object{ID: id, AccountID: sh.Job.AccountID, Key: mediagate.ObjectKey(id), Filename: name, ContentType: "application/octet-stream",
-				Size: req.Size, SHA256: req.SHA256, State: mediagate.StatePending, ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now}
+			o = &mediagate.Object{ID: id, AccountID: sh.Job.AccountID, Key: mediagate.ObjectKey(id), Filename: fetchsvc.FilenameOf(req.URL),
+				ContentType: "application/octet-stream",
+				Size:        req.Size, SHA256: req.SHA256, State: mediagate.StatePending, ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now}
 			if err = h.objects.CreateObject(ctx, o); mediagate.ErrorCode(err) == mediagate.ECONFLICT {
 				o, err = h.objects.Object(ctx, sh.Job.AccountID, id) // declared at once by a retry
 			}

@@ -344,7 +344,7 @@ func (h *jobs) storeInput(ctx context.Context, accountID string, sub *submission
 		return nil, mediagate.Errorf(mediagate.EUNSUPPORTED, "job type %s takes %s; the input is %s",
 			sub.typ.Name, strings.Join(sub.typ.ContentTypes, ", "), ct)
 	}
-	name, err := sanitizeFilename(sub.filename)
+	name, err := mediagate.SanitizeFilename(sub.filename)
 	if err != nil || sub.filename == "" {
 		name = "input"
 	}

@@ -8,8 +8,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"mediagate"
 	"mediagate/apiv1"
@@ -109,7 +107,7 @@ func (u *uploads) release(ctx context.Context, o *mediagate.Object) {
 
 // newObject validates a create-upload request and returns the pending object.
 func (u *uploads) newObject(accountID string, req apiv1.CreateUploadRequest) (*mediagate.Object, error) {
-	name, err := sanitizeFilename(req.Filename)
+	name, err := mediagate.SanitizeFilename(req.Filename)
 	if err != nil {
 		return nil, err
 	}
@@ -212,30 +210,3 @@ func presignedPut(ctx context.Context, p mediagate.Presigner, o *mediagate.Objec
 
 // objectIDOfKey inverts mediagate.ObjectKey.
 func objectIDOfKey(key string) string { return path.Base(key) }
-
-// sanitizeFilename keeps the base name of a client's file name, without
-// directories, control characters or leading dots, so it is safe to show and
-// to put in a Content-Disposition. It is metadata only, never a path.
-func sanitizeFilename(name string) (string, error) {
-	if !utf8.ValidString(name) {
-		return "", mediagate.Errorf(mediagate.EINVALID, "filename must be UTF-8")
-	}
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = path.Base(path.Clean("/" + name))
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '"' || r == ';' {
-			return -1
-		}
-		return r
-	}, name)
-	for trimmed := ""; trimmed != name; {
-		trimmed, name = name, strings.TrimLeft(strings.TrimSpace(name), ".")
-	}
-	switch {
-	case name == "" || name == "/":
-		return "", mediagate.Errorf(mediagate.EINVALID, "filename is required and must name a file")
-	case len(name) > 255:
-		return "", mediagate.Errorf(mediagate.EINVALID, "filename must be at most 255 bytes")
-	}
-	return name, nil
-}

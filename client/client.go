@@ -180,6 +180,26 @@ func (c *Client) do(ctx context.Context, k call) error {
 	}
 }
 
+// send sends one request with the credential as it is — a body of
+// contentType ("" for none) and size bytes (≤ 0: unknown, sent chunked), no
+// retries, no check of the status — for bodies that are not JSON and
+// answers that take several statuses.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, size int64, contentType string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if size > 0 {
+		req.ContentLength = size
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.setUserAgent(req)
+	return c.HTTPClient.Do(req)
+}
+
 // retryAfter says whether a refused call is worth trying again, and when.
 func (c *Client) retryAfter(resp *http.Response, attempt int) (time.Duration, bool) {
 	if attempt >= c.Retries || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {

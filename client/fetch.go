@@ -36,14 +36,7 @@ func (c *Client) SubmitFetch(ctx context.Context, list io.Reader, o FetchOptions
 	if len(o.Types) > 0 {
 		q.Set("types", strings.Join(o.Types, ","))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/fetches?"+q.Encode(), list)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "text/plain")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	c.setUserAgent(req)
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/v1/fetches?"+q.Encode(), list, 0, "text/plain")
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +53,7 @@ func (c *Client) SubmitFetch(ctx context.Context, list io.Reader, o FetchOptions
 // GetFetch returns fetch id as it is now (the server answers 202 while it
 // runs, 200 once finished: both are answers).
 func (c *Client) GetFetch(ctx context.Context, id string) (*Fetch, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/fetches/"+pathID(id), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	c.setUserAgent(req)
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := c.send(ctx, http.MethodGet, "/v1/fetches/"+pathID(id), nil, 0, "")
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +91,7 @@ func (c *Client) FollowFetch(ctx context.Context, id string, each func(*Fetch)) 
 // followOnce reads one events stream; it returns the fetch once finished,
 // nil when the stream ended before.
 func (c *Client) followOnce(ctx context.Context, id string, each func(*Fetch)) (*Fetch, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/fetches/"+pathID(id)+"/events", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	c.setUserAgent(req)
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := c.send(ctx, http.MethodGet, "/v1/fetches/"+pathID(id)+"/events", nil, 0, "")
 	if err != nil {
 		return nil, err
 	}

@@ -40,15 +40,7 @@ func (c *Client) SubmitJobFile(ctx context.Context, jobType string, params json.
 	if len(params) > 0 {
 		q.Set("params", string(params))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/jobs?"+q.Encode(), f)
-	if err != nil {
-		return nil, err
-	}
-	req.ContentLength = st.Size()
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	c.setUserAgent(req)
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/v1/jobs?"+q.Encode(), f, st.Size(), contentType)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +74,7 @@ func (c *Client) GetJob(ctx context.Context, id string, wait time.Duration) (job
 	if wait > 0 {
 		path += "?wait=" + wait.String()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
-	if err != nil {
-		return nil, false, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	c.setUserAgent(req)
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := c.send(ctx, http.MethodGet, path, nil, 0, "")
 	if err != nil {
 		return nil, false, 0, err
 	}

@@ -58,19 +58,16 @@ func ShardObject(accountID, fetchID string, shard int, st Stored, now time.Time)
 		ContentType: st.ContentType, Size: st.Size, SHA256: st.SHA256, State: mediagate.StateReady, CreatedAt: now, UpdatedAt: now}
 }
 
-// FilenameOf is the last path segment of a URL, as an object's file name
-// (metadata only); "" when it has none.
+// FilenameOf is the last path segment of a URL, made safe as an object's
+// file name (metadata only, as an upload's); "" when it has none.
 func FilenameOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
 	}
-	name := path.Base(u.Path)
-	if name == "/" || name == "." {
+	name, err := mediagate.SanitizeFilename(path.Base(u.Path))
+	if err != nil {
 		return ""
-	}
-	if len(name) > 255 {
-		name = name[len(name)-255:]
 	}
 	return name
 }
@@ -156,6 +153,16 @@ func (t *tally) take() (mediagate.FetchCounts, []Stored) {
 	return c, s
 }
 
+// giveBack puts bodies not yet told back in front of those stored since.
+func (t *tally) giveBack(stored []Stored) {
+	if len(stored) == 0 {
+		return
+	}
+	t.mu.Lock()
+	t.stored = append(stored, t.stored...)
+	t.mu.Unlock()
+}
+
 // maxReport bounds the bodies told in one report.
 const maxReport = 1000
 
@@ -178,25 +185,17 @@ func RunShard(ctx context.Context, host Host, engine fetch.Options, list io.Read
 	errCanceled := errors.New("the fetch was canceled")
 	report := func(ctx context.Context, all bool) error {
 		c, stored := t.take()
+		defer func() { t.giveBack(stored) }() // what was not told goes with the next report
 		for {
 			n := min(len(stored), maxReport)
 			cancel, err := host.Report(ctx, c, stored[:n])
 			if err != nil {
-				// What was not told goes with the next report.
-				t.mu.Lock()
-				t.stored = append(stored, t.stored...)
-				t.mu.Unlock()
 				return err
 			}
 			if cancel {
 				stop(errCanceled)
 			}
 			if stored = stored[n:]; len(stored) == 0 || !all {
-				if len(stored) > 0 {
-					t.mu.Lock()
-					t.stored = append(stored, t.stored...)
-					t.mu.Unlock()
-				}
 				return nil
 			}
 		}

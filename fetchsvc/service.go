@@ -44,7 +44,6 @@ const (
 	holdTTL     = 30 * 24 * time.Hour // a shard's hold outlives its queue and attempts
 	jobTTL      = 24 * time.Hour      // a shard's job (its list and results) is kept this long after it ends
 	maxAttempts = 3
-	jobBackoff  = 10 * time.Second
 	// LeaseTTL is a shard run's lease, extended by every report.
 	LeaseTTL = 30 * time.Second
 	// ReportEvery is how often a shard run reports its progress.
@@ -53,6 +52,9 @@ const (
 	// list through its signed URL.
 	ShardTimeout = 10 * time.Minute
 )
+
+// shardType is how shard jobs are retried: after 10 s, doubling.
+var shardType = mediagate.JobType{Backoff: mediagate.Duration{Duration: 10 * time.Second}}
 
 // defaultMaxSize is the largest body a fetch stores unless it asks otherwise.
 const defaultMaxSize = 16 << 20

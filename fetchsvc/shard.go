@@ -140,15 +140,9 @@ func (s *Service) CompleteShard(ctx context.Context, sh *Shard, owner string, c 
 // for the last time — ends here.
 func (s *Service) ShardEnded(ctx context.Context, j *mediagate.Job) {
 	ctx = context.WithoutCancel(ctx)
-	sh, err := s.LoadShard(ctx, j)
-	if err != nil {
-		s.log().Error("an ended shard cannot be read", "job", j.ID, "err", err)
+	sh := s.bill(ctx, j)
+	if sh == nil {
 		return
-	}
-	if j.State != mediagate.JobSucceeded {
-		if err := s.Settle(ctx, sh); err != nil {
-			s.log().Warn("settling an ended shard failed; its hold will expire", "job", j.ID, "err", err)
-		}
 	}
 	f, err := s.Store.Fetch(ctx, j.AccountID, sh.Params.FetchID)
 	if err != nil {
@@ -158,6 +152,23 @@ func (s *Service) ShardEnded(ctx context.Context, j *mediagate.Job) {
 	if _, err := s.FinishIfDone(ctx, f); err != nil {
 		s.log().Warn("finishing a fetch failed; the sweeper tries again", "fetch", f.ID, "err", err)
 	}
+}
+
+// bill settles the hold of a shard's job that ended without success (a
+// completion settled its own) and returns the shard, or nil when it cannot
+// be read.
+func (s *Service) bill(ctx context.Context, j *mediagate.Job) *Shard {
+	sh, err := s.LoadShard(ctx, j)
+	if err != nil {
+		s.log().Error("an ended shard cannot be read", "job", j.ID, "err", err)
+		return nil
+	}
+	if j.State != mediagate.JobSucceeded {
+		if err := s.Settle(ctx, sh); err != nil {
+			s.log().Warn("settling an ended shard failed; its hold will expire", "job", j.ID, "err", err)
+		}
+	}
+	return sh
 }
 
 // ShardState is a shard with its job.
@@ -294,12 +305,8 @@ func (s *Service) Cancel(ctx context.Context, accountID, id string) (*mediagate.
 		if err != nil {
 			return nil, err
 		}
-		if j.State == mediagate.JobCanceled && j.FinishedAt != nil {
-			if p, err := s.LoadShard(ctx, j); err == nil {
-				if err := s.Settle(ctx, p); err != nil {
-					s.log().Warn("settling a canceled shard failed; its hold will expire", "job", j.ID, "err", err)
-				}
-			}
+		if j.State.Finished() {
+			s.bill(ctx, j) // the fetch is finished once, below
 		}
 	}
 	return s.FinishIfDone(ctx, f)
@@ -380,7 +387,7 @@ func (l *local) Complete(ctx context.Context, c mediagate.FetchCounts, results i
 }
 
 func (l *local) Fail(ctx context.Context, msg string, retryable bool) error {
-	j, err := l.s.Store.FailJob(ctx, l.sh.Job.ID, l.owner, msg, retryable, jobBackoff<<max(l.sh.Job.Attempts-1, 0), l.s.now())
+	j, err := l.s.Store.FailJob(ctx, l.sh.Job.ID, l.owner, msg, retryable, shardType.RetryBackoff(l.sh.Job.Attempts), l.s.now())
 	if err != nil {
 		return err
 	}
