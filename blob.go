@@ -34,6 +34,20 @@ type BlobStore interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// LazyPutter is the optional capability of a BlobStore to store blobs
+// without waiting for each to reach stable storage, and then to make all of
+// them durable at once. A writer of many blobs (the bulk fetcher) keeps its
+// network busy while the disk catches up. It tells no one of a blob before a
+// Sync that began after the blob's PutLazy returned.
+type LazyPutter interface {
+	// PutLazy is Put, except that a crash may lose the blob until a Sync
+	// that began after PutLazy returned has returned.
+	PutLazy(ctx context.Context, key string, r io.Reader, max int64) (BlobInfo, error)
+	// Sync returns once every blob whose PutLazy returned before the call is
+	// on stable storage, or with the error that keeps one from it.
+	Sync(ctx context.Context) error
+}
+
 // Part is one received part of a multipart upload.
 type Part struct {
 	Number int // 1..MaxParts

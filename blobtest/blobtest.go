@@ -13,6 +13,7 @@ package blobtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -25,7 +26,27 @@ import (
 
 // Run runs the suite. newStore returns a new, empty store for one subtest and
 // cleans it up with t.Cleanup.
+//
+// A store that is a mediagate.LazyPutter runs the single-blob cases twice:
+// as it is, and again as "Lazy/…" with every Put made by PutLazy (reads
+// must see a lazily put blob at once), and runs LazySync.
 func Run(t *testing.T, newStore func(t *testing.T) mediagate.BlobStore) {
+	runBlobs(t, "", newStore)
+	if _, ok := newStore(t).(mediagate.LazyPutter); ok {
+		runBlobs(t, "Lazy/", func(t *testing.T) mediagate.BlobStore { return lazyStore{newStore(t)} })
+		t.Run("LazySync", func(t *testing.T) { testLazySync(t, newStore(t).(mediagate.LazyPutter)) })
+	}
+	runMultipart(t, newStore)
+}
+
+// lazyStore is a LazyPutter whose Put is its PutLazy.
+type lazyStore struct{ mediagate.BlobStore }
+
+func (l lazyStore) Put(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	return l.BlobStore.(mediagate.LazyPutter).PutLazy(ctx, key, r, max)
+}
+
+func runBlobs(t *testing.T, prefix string, newStore func(t *testing.T) mediagate.BlobStore) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, mediagate.BlobStore)
@@ -49,9 +70,8 @@ func Run(t *testing.T, newStore func(t *testing.T) mediagate.BlobStore) {
 		{"ConcurrentKeys", testConcurrentKeys},
 		{"ConcurrentSameKey", testConcurrentSameKey},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+		t.Run(prefix+tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
-	runMultipart(t, newStore)
 }
 
 // randBytes returns n pseudo-random bytes, the same for the same seed.

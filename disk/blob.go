@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ import (
 var (
 	_ mediagate.BlobStore   = (*BlobStore)(nil)
 	_ mediagate.Multiparter = (*BlobStore)(nil)
+	_ mediagate.LazyPutter  = (*BlobStore)(nil)
 )
 
 // StaleAge is how long a temp file may go unmodified before Open removes it as
@@ -59,6 +61,7 @@ type BlobStore struct {
 	objects, tmp, uploads string
 	locks                 [64]sync.RWMutex // per multipart upload, striped by id
 	durable               *groupSync       // flushes the file system for every writer waiting
+	lazyFiles             atomic.Bool      // a file was published without durable.Wait since the last Sync
 	root                  *os.File
 	pack                  *pack
 }
@@ -161,6 +164,33 @@ func (s *BlobStore) removeStale(before time.Time) error {
 // file's key as its prefix ("a" and "a/b" cannot both be files). Packed
 // blobs have no path, so they never conflict.
 func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	return s.put(ctx, key, r, max, true)
+}
+
+// PutLazy is Put without the wait for the group flush; see
+// mediagate.LazyPutter. The blob is durable once a later Sync returns.
+func (s *BlobStore) PutLazy(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	return s.put(ctx, key, r, max, false)
+}
+
+// Sync makes durable every blob stored before it: one flush of the packs,
+// and a syncfs(2) if a file was published lazily since the last Sync. Like
+// a Put, it shares each flush with every other writer waiting.
+func (s *BlobStore) Sync(ctx context.Context) error {
+	if s.lazyFiles.Swap(false) {
+		if err := s.durable.Wait(); err != nil {
+			s.lazyFiles.Store(true)
+			return fmt.Errorf("sync blobs: %w", err)
+		}
+	}
+	if err := s.pack.durable.Wait(); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	return nil
+}
+
+// put is Put, and PutLazy when wait is false.
+func (s *BlobStore) put(ctx context.Context, key string, r io.Reader, max int64, wait bool) (mediagate.BlobInfo, error) {
 	path, err := s.path(key)
 	if err != nil {
 		return mediagate.BlobInfo{}, err
@@ -171,7 +201,7 @@ func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64)
 			return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 		}
 		if small {
-			return p.put(key, buf, n, func() { s.unlink(path) })
+			return p.put(key, buf, n, wait, func() { s.unlink(path) })
 		}
 		defer p.bufs.Put(buf)
 		r = p.body(key, buf, n, r)
@@ -180,8 +210,13 @@ func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, max int64)
 	if err != nil {
 		return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 	}
-	if err := s.publish(key, sp.name, path); err != nil {
+	if err := s.place(key, sp.name, path); err != nil {
 		os.Remove(sp.name)
+		return mediagate.BlobInfo{}, putErr(key, err)
+	}
+	if !wait {
+		s.lazyFiles.Store(true)
+	} else if err := s.durable.Wait(); err != nil {
 		return mediagate.BlobInfo{}, putErr(key, err)
 	}
 	return mediagate.BlobInfo{Key: key, Size: sp.size, SHA256: sp.sum, ModTime: sp.mod}, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -359,8 +360,9 @@ func (p *pack) read(ctx context.Context, key string, r io.Reader, max int64) (bu
 
 // put appends the record of key holding the n bytes read into buf, makes it
 // the key's blob and runs also (the store removes a file of the key there),
-// all under the key's shard lock. It returns once the record is durable.
-func (p *pack) put(key string, buf *[]byte, n int, also func()) (mediagate.BlobInfo, error) {
+// all under the key's shard lock. With wait it returns once the record is
+// durable.
+func (p *pack) put(key string, buf *[]byte, n int, wait bool, also func()) (mediagate.BlobInfo, error) {
 	room := recordHeaderLen + len(key)
 	data := (*buf)[room : room+n]
 	r := record{kind: kindPut, key: key, size: uint32(n), mod: time.Now().UnixNano(),
@@ -382,13 +384,13 @@ func (p *pack) put(key string, buf *[]byte, n int, also func()) (mediagate.BlobI
 	}
 	sh.mu.Unlock()
 	p.bufs.Put(buf)
-	if err == nil {
+	if err == nil && wait {
 		err = p.durable.Wait()
 	}
 	if err != nil {
 		return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 	}
-	return mediagate.BlobInfo{Key: key, Size: int64(n), SHA256: fmt.Sprintf("%x", r.sha256), ModTime: time.Unix(0, r.mod)}, nil
+	return mediagate.BlobInfo{Key: key, Size: int64(n), SHA256: hex.EncodeToString(r.sha256[:]), ModTime: time.Unix(0, r.mod)}, nil
 }
 
 // forget removes key from the pack with a tombstone record, if it is there;

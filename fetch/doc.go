@@ -43,10 +43,16 @@
 //
 // # Resume
 //
-// Each result is written to the results file (one write) before its
-// worker takes another URL, and the file is synced every second. A run
-// given the previous results (OpenResults) skips every URL that has one,
-// except those whose error may pass; only the URLs in flight when a run was
-// killed (at most Concurrency) are fetched again, and storing them again is
-// harmless. A machine that crashes may lose the last second of results.
+// A result is written to the results file only once its body is on
+// stable storage, and the file is synced every second. On most stores a
+// worker waits for that itself: the store's Put returns durable. On a
+// mediagate.LazyPutter (the disk store), a worker stores the body without
+// waiting and takes its next URL; its result waits for the run's next Sync,
+// which runs at most every 50 ms and covers every body stored meanwhile
+// (one journal commit for hundreds of bodies, not one for each few dozen).
+// A run given the previous results (OpenResults) skips every URL that has
+// one, except those whose error may pass. Only the URLs whose results were
+// not yet written when a run was killed are fetched again, at most
+// MaxRefetched(Concurrency), and storing them again is harmless. A machine
+// that crashes may lose the last second of results.
 package fetch

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -548,5 +549,107 @@ func TestFetchBusyHostDoesNotBlockOthers(t *testing.T) {
 	slices.SortFunc(slowDone, time.Time.Compare)
 	if !lastFast.Before(slowDone[1]) {
 		t.Fatalf("the last fast URL ended at %v, after the second slow one (%v): the slow host held the workers", lastFast, slowDone[1])
+	}
+}
+
+// lazyStore is a disk store whose lazy puts are watched: which keys are not
+// yet synced, and how many Syncs ran; fail makes every Sync fail.
+type lazyStore struct {
+	*disk.BlobStore
+	mu       sync.Mutex
+	unsynced map[string]bool
+	syncs    int
+	fail     error
+}
+
+func (s *lazyStore) PutLazy(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	info, err := s.BlobStore.PutLazy(ctx, key, r, max)
+	if err == nil {
+		s.mu.Lock()
+		s.unsynced[key] = true
+		s.mu.Unlock()
+	}
+	return info, err
+}
+
+func (s *lazyStore) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncs++
+	if s.fail != nil {
+		return s.fail
+	}
+	if err := s.BlobStore.Sync(ctx); err != nil {
+		return err
+	}
+	clear(s.unsynced)
+	return nil
+}
+
+func (s *lazyStore) synced(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.unsynced[key]
+}
+
+// TestFetchTellsOnlyDurableBodies: on a store that can put lazily, a body
+// is stored without waiting for the disk, but its result (and a duplicate's)
+// is written and handed on only after a Sync; one Sync covers many bodies;
+// and a failed Sync turns the results of its bodies into store errors.
+func TestFetchTellsOnlyDurableBodies(t *testing.T) {
+	o := newOrigin(t)
+	var list strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&list, "%s/f/%d\n%s/same/%d\n", o.URL, i, o.URL, i)
+	}
+	for _, fail := range []error{nil, errors.New("the disk is gone")} {
+		t.Run(fmt.Sprintf("sync error %v", fail), func(t *testing.T) {
+			d, err := disk.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := &lazyStore{BlobStore: d, unsynced: map[string]bool{}, fail: fail}
+			opts := testOptions()
+			var early, told atomic.Int64
+			opts.OnResult = func(r *fetch.Result) {
+				told.Add(1)
+				if r.Key != "" && !store.synced(r.Key) {
+					early.Add(1)
+				}
+			}
+			var out bytes.Buffer
+			stats, err := fetch.New(store, opts).Run(t.Context(), strings.NewReader(list.String()), nil, &out)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			res := parseResults(t, out.Bytes())
+			if len(res) != 400 || told.Load() != 400 || stats.Done != 400 {
+				t.Fatalf("%d results written, %d told, %d done; want 400", len(res), told.Load(), stats.Done)
+			}
+			if early.Load() != 0 {
+				t.Fatalf("%d results told before their body was synced", early.Load())
+			}
+			if store.syncs == 0 || store.syncs >= 200 {
+				t.Fatalf("%d syncs for 201 bodies stored; want at least one, and fewer than the bodies", store.syncs)
+			}
+			for u, r := range res {
+				if fail != nil {
+					if r.Status != fetch.StatusError || r.Kind != fetch.KindStore || !strings.Contains(r.Error, "the disk is gone") {
+						t.Fatalf("%s with a failing Sync: %+v, want a store error", u, r)
+					}
+					continue
+				}
+				want := body("same")
+				if n, ok := strings.CutPrefix(u, o.URL+"/f/"); ok {
+					want = body(n)
+				}
+				if r.Status == fetch.StatusError || !bytes.Equal(stored(t, d, r.Key), want) {
+					t.Fatalf("%s: %+v", u, r)
+				}
+			}
+			if fail != nil && (stats.OK != 0 || stats.Duplicates != 0 || stats.ByKind[fetch.KindStore] != 400) {
+				t.Fatalf("stats with a failing Sync: %+v", stats)
+			}
+		})
 	}
 }

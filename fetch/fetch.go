@@ -192,7 +192,7 @@ func (e *Engine) storeSmall(ctx context.Context, b []byte, content *contentSet, 
 		return nil
 	}
 	key = smallKey(sum)
-	if _, err := e.store.Put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
+	if _, err := e.put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
 		content.done(sum, "")
 		return &attemptError{kind: KindStore, retry: true, err: fmt.Errorf("store: %w", err)}
 	}
@@ -215,7 +215,7 @@ func (e *Engine) storeLarge(ctx context.Context, first []byte, rest io.Reader, c
 	}
 	counted := &countingReader{r: rest, n: &e.bytes}
 	key := "fetch/" + strings.ToLower(mediagate.NewID(""))
-	info, err := e.store.Put(ctx, key, io.MultiReader(bytes.NewReader(first), counted), e.opts.MaxSize)
+	info, err := e.put(ctx, key, io.MultiReader(bytes.NewReader(first), counted), e.opts.MaxSize)
 	if err != nil {
 		switch {
 		case mediagate.ErrorCode(err) == mediagate.ETOOLARGE:
@@ -249,6 +249,15 @@ func (e *Engine) storeLarge(ctx context.Context, first []byte, rest io.Reader, c
 	}
 	r.Status, r.Key = StatusOK, key
 	return nil
+}
+
+// put stores a body: lazily on a LazyPutter, whose Sync the run's results
+// wait for (see syncGate), else with the store's own wait for durability.
+func (e *Engine) put(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	if e.lazy != nil {
+		return e.lazy.PutLazy(ctx, key, r, max)
+	}
+	return e.store.Put(ctx, key, r, max)
 }
 
 // hashStored reads back the blob under key and returns its SHA-256, for a

@@ -64,12 +64,12 @@ type Result struct {
 	Time        time.Time `json:"time"` // when it ended
 }
 
-// resultWriter appends results as NDJSON, one write per result, so that a
-// result a worker has written is in the file (the kernel's page cache)
-// before the worker takes its next URL: a run killed with SIGKILL loses no
-// written result, and only the URLs then in flight are fetched again. The
-// file is synced every second, against a crash of the machine. It is safe
-// for concurrent use.
+// resultWriter appends results as NDJSON, one write per call (a result, or
+// the batch a Sync released), so that a result told is in the file (the
+// kernel's page cache) before its worker takes its next URL: a run killed
+// with SIGKILL loses no written result, and only the URLs then in flight
+// are fetched again. The file is synced every second, against a crash of
+// the machine. It is safe for concurrent use.
 type resultWriter struct {
 	mu  sync.Mutex
 	w   io.Writer
@@ -84,18 +84,24 @@ func newResultWriter(w io.Writer) *resultWriter {
 	return rw
 }
 
-func (rw *resultWriter) write(r *Result) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
+func (rw *resultWriter) write(rs ...*Result) error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	if rw.err != nil {
 		return rw.err
 	}
-	rw.buf = append(append(rw.buf[:0], b...), '\n')
+	rw.buf = rw.buf[:0]
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		rw.buf = append(append(rw.buf, b...), '\n')
+	}
 	_, rw.err = rw.w.Write(rw.buf)
+	if cap(rw.buf) > 1<<20 {
+		rw.buf = nil // a big batch's buffer is not kept
+	}
 	return rw.err
 }
 

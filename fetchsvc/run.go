@@ -105,10 +105,30 @@ func (k keyedStore) Delete(ctx context.Context, key string) error {
 	return k.BlobStore.Delete(ctx, k.key(key))
 }
 
+// lazyKeyedStore is a keyedStore on a LazyPutter, and one itself.
+type lazyKeyedStore struct {
+	keyedStore
+	lazy mediagate.LazyPutter
+}
+
+func (k lazyKeyedStore) PutLazy(ctx context.Context, key string, r io.Reader, max int64) (mediagate.BlobInfo, error) {
+	info, err := k.lazy.PutLazy(ctx, k.key(key), r, max)
+	info.Key = key
+	return info, err
+}
+
+func (k lazyKeyedStore) Sync(ctx context.Context) error { return k.lazy.Sync(ctx) }
+
 // ShardStore is the blob store a shard run of fetchID stores into: blobs
-// under the engine's keys land at their objects' keys in blobs.
+// under the engine's keys land at their objects' keys in blobs. It is a
+// LazyPutter when blobs is one (the local disk), so the engine need not wait
+// for the disk body by body.
 func ShardStore(blobs mediagate.BlobStore, fetchID string, shard int) mediagate.BlobStore {
-	return keyedStore{BlobStore: blobs, fetchID: fetchID, shard: shard}
+	k := keyedStore{BlobStore: blobs, fetchID: fetchID, shard: shard}
+	if lazy, ok := blobs.(mediagate.LazyPutter); ok {
+		return lazyKeyedStore{keyedStore: k, lazy: lazy}
+	}
+	return k
 }
 
 // tally counts a shard run's results and collects what it stored.
