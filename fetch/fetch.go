@@ -115,7 +115,7 @@ func (e *Engine) attempt(ctx context.Context, t task, content *contentSet, r *Re
 		return &attemptError{kind: KindTooLarge, status: resp.StatusCode,
 			err: fmt.Errorf("Content-Length %d is over the %d-byte limit", resp.ContentLength, e.opts.MaxSize)}
 	}
-	return e.storeBody(actx, resp.Body, content, r)
+	return e.storeBody(actx, resp.Body, resp.ContentLength, content, r)
 }
 
 // checkStatus accepts 200 and 203, and says what to do with the rest.
@@ -156,8 +156,11 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // storeBody reads the body, checks its type and size, and stores it unless
-// its bytes are stored already.
-func (e *Engine) storeBody(ctx context.Context, body io.Reader, content *contentSet, r *Result) *attemptError {
+// its bytes are stored already. A body of unknown length (length < 0) is
+// read into memory up to SmallSize to learn whether it is small; one that
+// declares more only up to the bytes the type is sniffed from, and then
+// streamed.
+func (e *Engine) storeBody(ctx context.Context, body io.Reader, length int64, content *contentSet, r *Result) *attemptError {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -165,7 +168,11 @@ func (e *Engine) storeBody(ctx context.Context, body io.Reader, content *content
 			bufPool.Put(buf)
 		}
 	}()
-	n, err := io.CopyN(buf, body, e.opts.SmallSize+1)
+	limit := e.opts.SmallSize + 1
+	if length > e.opts.SmallSize {
+		limit = sniffLen
+	}
+	n, err := io.CopyN(buf, body, limit)
 	e.bytes.Add(n)
 	if err != nil && err != io.EOF {
 		return classify(err)
@@ -176,7 +183,7 @@ func (e *Engine) storeBody(ctx context.Context, body io.Reader, content *content
 	if len(e.opts.Types) > 0 && !mediagate.TypeAllowed(e.opts.Types, ct) {
 		return &attemptError{kind: KindType, status: r.HTTPStatus, err: fmt.Errorf("the bytes are %s, which is not allowed", r.ContentType)}
 	}
-	if n <= e.opts.SmallSize {
+	if n < limit { // the whole body, at most SmallSize
 		return e.storeSmall(ctx, buf.Bytes(), content, r)
 	}
 	return e.storeLarge(ctx, buf.Bytes(), body, content, r)
