@@ -32,6 +32,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,6 +108,15 @@ func OpenWith(dir string, o Options) (*BlobStore, error) {
 	if s.pack, err = openPack(filepath.Join(dir, "packs"), o); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("open blob dir: %w", err)
+	}
+	tops, err := os.ReadDir(s.objects)
+	if err != nil {
+		s.pack.release()
+		root.Close()
+		return nil, fmt.Errorf("open blob dir: %w", err)
+	}
+	for _, e := range tops {
+		s.pack.fileTops.Store(e.Name(), struct{}{})
 	}
 	s.root = root
 	s.durable = newGroupSync(fsFlush(root))
@@ -201,7 +211,11 @@ func (s *BlobStore) put(ctx context.Context, key string, r io.Reader, max int64,
 			return mediagate.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 		}
 		if small {
-			return p.put(key, buf, n, wait, func() { s.unlink(path) })
+			return p.put(key, buf, n, wait, func() {
+				if s.hasTop(topOf(key)) {
+					s.unlink(path)
+				}
+			})
 		}
 		defer p.bufs.Put(buf)
 		r = p.body(key, buf, n, r)
@@ -327,6 +341,18 @@ func (s *BlobStore) unlink(path string) error {
 }
 
 // path returns the file of key, or EINVALID.
+// topOf is key's first segment: its entry in objects/ when it is a file.
+func topOf(key string) string {
+	top, _, _ := strings.Cut(key, "/")
+	return top
+}
+
+// hasTop reports whether a key whose first segment is top may have a file.
+func (s *BlobStore) hasTop(top string) bool {
+	_, ok := s.pack.fileTops.Load(top)
+	return ok
+}
+
 func (s *BlobStore) path(key string) (string, error) {
 	if !validKey(key) {
 		return "", mediagate.Errorf(mediagate.EINVALID, "invalid blob key %q", key)
@@ -381,6 +407,9 @@ func (s *BlobStore) place(key, tmp, path string) error {
 	sh, h := s.pack.idx.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if top := topOf(key); !s.hasTop(top) {
+		s.pack.fileTops.Store(top, struct{}{})
+	}
 	dir := filepath.Dir(path)
 	for attempt := 0; ; attempt++ {
 		err := os.Rename(tmp, path)

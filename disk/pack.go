@@ -56,6 +56,13 @@ type pack struct {
 	seq     atomic.Uint64
 	bufs    sync.Pool // *[]byte of recordHeaderLen+MaxKeyLen+max+1
 	durable *groupSync
+	// fileTops holds the first segment of every key that has, or had, a
+	// file under objects/: the entries there at open, and each key's
+	// before its rename into place. A packed Put of a key whose first
+	// segment is not here has no file to remove and skips the unlink(2),
+	// one system call of the four a small fetched body costs. It lives
+	// with the pack because every BlobStore on the directory shares it.
+	fileTops sync.Map // string → struct{}
 
 	segMu  sync.Mutex                 // creating segments
 	lastID uint32                     // guarded by segMu

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -526,4 +528,49 @@ func TestPackShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t, a, "k", nil)
+}
+
+// TestPackReplacesFile: a packed Put over a key that is a file removes the
+// file, whether the file was put by the same store, by another store on the
+// directory, or before the directory was opened.
+func TestPackReplacesFile(t *testing.T) {
+	dir := t.TempDir()
+	o := disk.Options{PackMax: 1000}
+	open := func() *disk.BlobStore { // closed below, not by the test's cleanup
+		s, err := disk.OpenWith(dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := open(), open()
+	fileOf := func(key string) string { return filepath.Join(dir, "objects", filepath.FromSlash(key)) }
+	for i, c := range []struct {
+		key           string
+		filer, packer *disk.BlobStore
+	}{
+		{"same/k", a, a}, {"other/k", a, b}, {"flat", b, a}} {
+		put(t, c.filer, c.key, blobOf(i, 0, 2000))
+		if _, err := os.Stat(fileOf(c.key)); err != nil {
+			t.Fatalf("%s: the 2000-byte blob is not a file: %v", c.key, err)
+		}
+		put(t, c.packer, c.key, blobOf(i, 1, 10))
+		if _, err := os.Stat(fileOf(c.key)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s: the file stays after a packed Put (stat: %v)", c.key, err)
+		}
+		want(t, a, c.key, blobOf(i, 1, 10))
+	}
+	put(t, a, "reopened/k", blobOf(7, 0, 2000))
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := newStoreWith(t, dir, o)
+	put(t, c, "reopened/k", blobOf(7, 1, 10))
+	if _, err := os.Stat(fileOf("reopened/k")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a file from before the open stays after a packed Put (stat: %v)", err)
+	}
+	want(t, c, "reopened/k", blobOf(7, 1, 10))
 }
