@@ -144,6 +144,7 @@ func (s *Service) ShardEnded(ctx context.Context, j *mediagate.Job) {
 	if sh == nil {
 		return
 	}
+	s.dropStaleResults(ctx, j, sh)
 	f, err := s.Store.Fetch(ctx, j.AccountID, sh.Params.FetchID)
 	if err != nil {
 		s.log().Error("the fetch of an ended shard is gone", "job", j.ID, "fetch", sh.Params.FetchID, "err", err)
@@ -151,6 +152,26 @@ func (s *Service) ShardEnded(ctx context.Context, j *mediagate.Job) {
 	}
 	if _, err := s.FinishIfDone(ctx, f); err != nil {
 		s.log().Warn("finishing a fetch failed; the sweeper tries again", "fetch", f.ID, "err", err)
+	}
+}
+
+// dropStaleResults deletes the results objects of the ended shard's
+// attempts other than the one its job completed with: an attempt that
+// stored its results and then lost its lease, or failed, left them, and
+// nothing refers to them. The sweeper purges their bytes.
+func (s *Service) dropStaleResults(ctx context.Context, j *mediagate.Job, sh *Shard) {
+	kept := ""
+	if j.State == mediagate.JobSucceeded && len(j.OutputObjectIDs) > 0 {
+		kept = j.OutputObjectIDs[0]
+	}
+	for attempt := 1; attempt <= j.Attempts; attempt++ {
+		id := resultsObjectID(sh.Params.FetchID, sh.Params.Shard, attempt)
+		if id == kept {
+			continue
+		}
+		if _, err := s.Store.DeleteObject(ctx, j.AccountID, id, s.now()); err != nil && mediagate.ErrorCode(err) != mediagate.ENOTFOUND {
+			s.log().Warn("deleting the results of an earlier attempt failed", "job", j.ID, "object", id, "err", err)
+		}
 	}
 }
 
