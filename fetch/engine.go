@@ -119,7 +119,7 @@ func New(store mediagate.BlobStore, opts Options) *Engine {
 		Resolver: &safedial.Resolver{}}
 	rt := opts.Transport
 	if rt == nil {
-		rt = &http.Transport{
+		std := &http.Transport{
 			Proxy:                 nil,
 			DialContext:           e.dialer.DialContext,
 			ForceAttemptHTTP2:     true,
@@ -133,6 +133,7 @@ func New(store mediagate.BlobStore, opts Options) *Engine {
 			ReadBufferSize:        32 << 10,
 			WriteBufferSize:       4 << 10,
 		}
+		rt = newH1Transport(e.dialer.DialContext, std, opts.PerHost)
 	}
 	e.client = &http.Client{Transport: rt, CheckRedirect: e.checkRedirect}
 	return e
@@ -185,6 +186,7 @@ func MaxRefetched(concurrency int) int { return concurrency * (1 + 2*heldPerWork
 // done, or when ctx ends (the URLs in flight are then reported canceled),
 // with the final counts; the error is ctx's, the list's, or the results'.
 func (e *Engine) Run(ctx context.Context, list io.Reader, prev *Previous, results io.Writer) (Stats, error) {
+	defer e.client.CloseIdleConnections()
 	rw := newResultWriter(results)
 	content := newContentSet()
 	seen := &seenSet{m: map[uint64]struct{}{}}
