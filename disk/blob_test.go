@@ -61,6 +61,15 @@ func TestBlobStorePacked(t *testing.T) {
 	})
 }
 
+// TestBlobStoreDropSynced runs the suite on a store that drops its pack
+// pages from the page cache once they are durable, as `mediagate fetch`
+// opens its store.
+func TestBlobStoreDropSynced(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) mediagate.BlobStore {
+		return newStoreWith(t, t.TempDir(), disk.Options{DropSynced: true, SegmentSize: 1 << 20})
+	})
+}
+
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
 	if got := mediagate.ErrorCode(err); got != code {

@@ -42,20 +42,29 @@ type Options struct {
 	// stores the most per second (40,000 4 KiB Puts/s against 30,000 with 2
 	// or 4); more help where the disk syncs files in parallel.
 	Writers int
+	// DropSynced drops the pages of pack segments from the page cache once
+	// they are durable (posix_fadvise DONTNEED), for a writer that will not
+	// read back soon what it stores: the bulk fetcher. On a 2-core VM,
+	// 1,000,000 bodies of 4 KiB were stored with a quarter less kernel CPU
+	// (27–30 s against 36 s) and 55–59 s against 62 s of wall time, since the
+	// kernel no longer keeps, and then reclaims, gigabytes of pages no one
+	// reads. A server leaves it off: its page cache serves downloads.
+	DropSynced bool
 }
 
 // pack holds the small blobs of a directory in segment files (see the
 // package doc) and their index. Records are appended under the lock of one
 // writer slot; the key's index shard lock orders the writes of one key.
 type pack struct {
-	dir     string
-	max     int   // largest packed body; < 0: pack nothing new
-	segMax  int64 // segment size past which a new one starts
-	dirf    *os.File
-	idx     *index
-	seq     atomic.Uint64
-	bufs    sync.Pool // *[]byte of recordHeaderLen+MaxKeyLen+max+1
-	durable *groupSync
+	dir        string
+	max        int   // largest packed body; < 0: pack nothing new
+	segMax     int64 // segment size past which a new one starts
+	dropSynced bool  // Options.DropSynced
+	dirf       *os.File
+	idx        *index
+	seq        atomic.Uint64
+	bufs       sync.Pool // *[]byte of recordHeaderLen+MaxKeyLen+max+1
+	durable    *groupSync
 	// fileTops holds the first segment of every key that has, or had, a
 	// file under objects/: the entries there at open, and each key's
 	// before its rename into place. A packed Put of a key whose first
@@ -87,10 +96,12 @@ type writer struct {
 
 // segment is one pack file.
 type segment struct {
-	id    uint32
-	f     *os.File
-	tail  int64 // where the next record goes; guarded by its writer's mu
-	dirty atomic.Bool
+	id      uint32
+	f       *os.File
+	tail    int64        // where the next record goes; guarded by its writer's mu
+	written atomic.Int64 // tail, for flush to read
+	dropped int64        // with DropSynced: what is before it was dropped from the page cache (flush owns it)
+	dirty   atomic.Bool
 }
 
 // packsMu guards openPacks: the packs open in this process by directory, so
@@ -170,7 +181,7 @@ func loadPack(dir string, o Options) (*pack, error) {
 		return nil, fmt.Errorf("open packs: lock %s: %w", dir, err)
 	}
 	p := &pack{
-		dir: dir, max: o.PackMax, segMax: o.SegmentSize, dirf: dirf, idx: newIndex(),
+		dir: dir, max: o.PackMax, segMax: o.SegmentSize, dropSynced: o.DropSynced, dirf: dirf, idx: newIndex(),
 		slots: make([]writer, o.Writers), readers: map[loc]int32{}, doomed: map[loc]bool{},
 	}
 	bufLen := recordHeaderLen + MaxKeyLen + max(p.max, 0) + 1
@@ -268,6 +279,7 @@ func (p *pack) append(rec []byte, klen int) (loc, error) {
 		return loc{}, err
 	}
 	seg.tail += int64(len(rec))
+	seg.written.Store(seg.tail)
 	seg.dirty.Store(true)
 	return loc{seg: seg.id, off: uint32(off), n: uint32(len(rec)), klen: uint16(klen)}, nil
 }
@@ -287,9 +299,15 @@ func (p *pack) flush() error {
 	var wg sync.WaitGroup
 	for i, seg := range dirty {
 		sync := func() {
+			end := seg.written.Load()
 			if err := datasync(seg.f); err != nil {
 				seg.dirty.Store(true)
 				errs[i] = fmt.Errorf("sync pack %d: %w", seg.id, err)
+				return
+			}
+			if p.dropSynced && end > seg.dropped {
+				dropCache(seg.f, seg.dropped, end-seg.dropped)
+				seg.dropped = end
 			}
 		}
 		if i == len(dirty)-1 {

@@ -18,3 +18,9 @@ func punch(f *os.File, off, n int64) error {
 	}
 	return writeZeros(f, off, n)
 }
+
+// dropCache drops n bytes of f from off out of the page cache, once they
+// are durable (a hint: pages still dirty stay).
+func dropCache(f *os.File, off, n int64) {
+	unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED)
+}

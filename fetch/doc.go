@@ -11,10 +11,11 @@
 // a time; a URL whose host is full is parked on it, up to 4 × Concurrency in
 // all, and the worker takes another, so one slow host does not hold up the
 // rest; whoever frees a slot of that host runs it next), fetches with one
-// shared http.Transport (keep-alive pools per
-// host, HTTP/2 where TLS offers it, dialing through internal/safedial with
-// its DNS cache), retries what is worth retrying, checks the bytes, and
-// stores them.
+// shared client (plain http through the HTTP/1.1 keep-alive client of
+// h1.go, which does each round trip on the worker's goroutine; https
+// through net/http's Transport, with HTTP/2 where TLS offers it; both
+// dialing through internal/safedial with its DNS cache), retries what is
+// worth retrying, checks the bytes, and stores them.
 //
 // # Retries
 //

@@ -3,7 +3,9 @@ package fetch
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -36,10 +38,37 @@ type h1Transport struct {
 // h1Conn is one connection with its buffers.
 type h1Conn struct {
 	net.Conn
+	in   *headLimit // what br reads from
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	addr string
 	used time.Time // when it was last given back
+}
+
+// maxResponseHead bounds what a response's status line and headers may
+// take, as net/http's MaxResponseHeaderBytes does, so a server cannot feed
+// headers until the timeout.
+const maxResponseHead = 1 << 20
+
+var errHeadTooLong = errors.New("the response's header is over 1 MiB")
+
+// headLimit reads from a connection at most left bytes while a response's
+// head is read (left is lifted for its body).
+type headLimit struct {
+	conn net.Conn
+	left int64
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if h.left <= 0 {
+		return 0, errHeadTooLong
+	}
+	if int64(len(p)) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.conn.Read(p)
+	h.left -= int64(n)
+	return n, err
 }
 
 func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Conn, error), fallback http.RoundTripper, maxIdle int) *h1Transport {
@@ -64,7 +93,8 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err != nil {
 				return nil, err
 			}
-			c = &h1Conn{Conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 4<<10), addr: addr}
+			c = &h1Conn{Conn: conn, in: &headLimit{conn: conn}, bw: bufio.NewWriterSize(conn, 4<<10), addr: addr}
+			c.br = bufio.NewReaderSize(c.in, 32<<10)
 		}
 		resp, answered, err := t.exchange(ctx, c, req)
 		if err == nil {
@@ -98,6 +128,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		return fail(err)
 	}
 	for {
+		c.in.left = maxResponseHead
 		if _, err := c.br.Peek(1); err != nil {
 			return fail(err)
 		}
@@ -106,6 +137,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		if err != nil {
 			return fail(err)
 		}
+		c.in.left = math.MaxInt64
 		// An informational answer (103 Early Hints) comes before the real one.
 		if resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue

@@ -152,8 +152,9 @@ func TestH1RetriesStaleConnection(t *testing.T) {
 }
 
 // TestH1Answers: an early-hints answer before the real one, an HTTP/1.0
-// answer whose body ends with the connection, and a request that is not a
-// plain http GET (given to the fallback).
+// answer whose body ends with the connection, a header that never ends
+// (cut at 1 MiB), and requests that are not plain http GETs (given to the
+// fallback).
 func TestH1Answers(t *testing.T) {
 	url := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
 		req, err := http.ReadRequest(br)
@@ -166,6 +167,14 @@ func TestH1Answers(t *testing.T) {
 				"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal")
 		case "/http10":
 			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\nuntil the end")
+		case "/endless":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			filler := "X-Filler: " + strings.Repeat("a", 1000) + "\r\n"
+			for range 4096 { // 4 MiB of header, or until the client hangs up
+				if _, err := io.WriteString(c, filler); err != nil {
+					return
+				}
+			}
 		}
 	})
 	spy := &spyTransport{}
@@ -175,6 +184,9 @@ func TestH1Answers(t *testing.T) {
 	}
 	if b, _ := get(t, c, url+"/http10"); b != "until the end" {
 		t.Fatalf("HTTP/1.0 answer: %q", b)
+	}
+	if _, err := c.Get(url + "/endless"); !errors.Is(err, errHeadTooLong) {
+		t.Fatalf("a header without end: err=%v, want %v", err, errHeadTooLong)
 	}
 	if _, resp := get(t, c, "https://example.invalid/x"); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("https: %d, not the fallback's answer", resp.StatusCode)

@@ -103,7 +103,9 @@ func runFetch(ctx context.Context, e *env, args []string) error {
 		}
 		return fetchOnServer(ctx, e, &cf, list, o, *quiet)
 	}
-	store, err := disk.Open(*out)
+	// What a fetch stores is not read back soon: its pack pages leave the
+	// page cache once durable.
+	store, err := disk.OpenWith(*out, disk.Options{DropSynced: true})
 	if err != nil {
 		return err
 	}
