@@ -103,37 +103,8 @@ fi
 
 # --- origins -----------------------------------------------------------------
 
-NGX=$WORK/nginx
 NGX_PORT=$(free_port)
-mkdir -p "$NGX/tmp" "$ORIG/root"
-cat >"$NGX/nginx.conf" <<EOF
-# nginx as the origin: static GET of the generated files (tmpfs), sendfile.
-daemon off;
-user root;
-worker_processes 2;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	log_not_found off;
-	default_type application/octet-stream;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
-	client_body_temp_path $NGX/tmp/body;
-	proxy_temp_path $NGX/tmp/proxy;
-	fastcgi_temp_path $NGX/tmp/fastcgi;
-	uwsgi_temp_path $NGX/tmp/uwsgi;
-	scgi_temp_path $NGX/tmp/scgi;
-	server {
-		listen 127.0.0.1:$NGX_PORT backlog=4096;
-		root $ORIG/root;
-	}
-}
-EOF
-nginx -t -q -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log"
+start_nginx "$WORK/nginx" "$ORIG/root" "$NGX_PORT"
 NGX_URL=http://127.0.0.1:$NGX_PORT
 
 has_case() { [[ " $CASES " == *" $1 "* ]]; }
@@ -148,14 +119,6 @@ if has_case big; then
 	timeout 900 "$FB" gen -tag b -count "$BIG_URLS" -size "$BIG_SIZE" -root "$ORIG/root" -base "$NGX_URL" \
 		-urls "$WORK/big.urls" -hashes "$WORK/big.sha256"
 fi
-nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" &
-NGX_PID=$!
-PIDS+=("$NGX_PID")
-wait_port "$NGX_PORT"
-NGX_PIDS=$(
-	echo -n "$NGX_PID"
-	pgrep -P "$NGX_PID" | sed 's/^/,/' | tr -d '\n'
-)
 
 if has_case latency; then
 	"$FB" origin -listen 127.0.0.1:0 -tag l -count "$LAT_URLS" -size "$SMALL_SIZE" -delay "${LAT_MS}ms" \

@@ -1,5 +1,6 @@
-# bench/lib.sh: the helpers bench/run.sh and bench/fetch.sh share. Source it
-# after defining log and die, with OUT_DIR and QUIET_MAX set.
+# bench/lib.sh: the helpers bench/run.sh, bench/fetch.sh and bench/fetchsvc.sh share. Source it
+# after defining log and die, with OUT_DIR and QUIET_MAX set and a PIDS array
+# (start_nginx adds to it).
 
 # stop_pid stops one child: TERM, up to 10 s, then KILL.
 stop_pid() {
@@ -61,4 +62,49 @@ wait_port() {
 		sleep 0.1
 	done
 	die "nothing listens on 127.0.0.1:$1"
+}
+
+# start_nginx DIR ROOT PORT starts nginx as a static origin of the files in
+# ROOT on 127.0.0.1:PORT (sendfile, keep-alive without limit, no logs),
+# with its config and temp files in DIR, adds it to PIDS and waits for the
+# port. NGX_PIDS is then nginx's master and workers, comma-separated.
+start_nginx() {
+	local dir=$1 root=$2 port=$3
+	mkdir -p "$dir/tmp" "$root"
+	cat >"$dir/nginx.conf" <<NGINX
+# nginx as the origin: static GET of the generated files (tmpfs), sendfile.
+daemon off;
+user root;
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	log_not_found off;
+	default_type application/octet-stream;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	server {
+		listen 127.0.0.1:$port backlog=4096;
+		root $root;
+	}
+}
+NGINX
+	nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_port "$port"
+	NGX_PIDS=$(
+		echo -n "$pid"
+		pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n'
+	)
 }
