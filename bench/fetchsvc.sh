@@ -42,14 +42,7 @@ source "$ROOT/bench/lib.sh"
 PIDS=()
 WORK=""
 ORIG=""
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-	PIDS=()
-	[[ -n $WORK && -d $WORK ]] && timeout 600 rm -rf "$WORK"
-	[[ -n $ORIG && -d $ORIG ]] && timeout 600 rm -rf "$ORIG"
-	return 0
-}
+cleanup() { stop_and_remove "$WORK" "$ORIG"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -108,3 +108,15 @@ NGINX
 		pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n'
 	)
 }
+
+# stop_and_remove stops every child in PIDS, then removes each directory
+# given that is set: an EXIT trap's work.
+stop_and_remove() {
+	local pid d
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	PIDS=()
+	for d in "$@"; do
+		if [[ -n $d && -d $d ]]; then timeout 600 rm -rf "$d"; fi
+	done
+	return 0
+}
