@@ -78,8 +78,9 @@ func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Co
 // RoundTrip sends req on an idle connection of its host, or a new one, and
 // returns the response, whose body gives the connection back once it is
 // read to its end (or closes it, if closed before). A request that fails
-// on a reused connection before any byte of the answer came is sent once
-// more on a new one: the server may have closed the idle connection.
+// on a reused connection before any byte of the answer came is sent again,
+// on the next idle connection or a new one: the server may have closed
+// the idle one. Each failure closes a connection, so this ends.
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" || req.Method != http.MethodGet || req.Body != nil && req.Body != http.NoBody {
 		return t.fallback.RoundTrip(req)
