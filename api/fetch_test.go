@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,15 +24,6 @@ import (
 	"mediagate/worker"
 )
 
-// pngOf is a distinct 2×2 PNG for each n.
-func pngOf(n int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
-	img.Set(0, 0, color.RGBA{R: uint8(n), G: uint8(n >> 8), B: 7, A: 255})
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	return b.Bytes()
-}
-
 // fetchOrigin serves /img/N.png (distinct PNGs), /dup/N.png (one PNG for
 // all N), /text (not an image), /missing (404), and /slow/N.png, which
 // waits until release is closed.
@@ -47,16 +35,16 @@ func fetchOrigin(t *testing.T) (url string, release func()) {
 	mux.HandleFunc("/img/{n}", func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		fmt.Sscanf(r.PathValue("n"), "%d.png", &n)
-		w.Write(pngOf(n))
+		w.Write(apitest.PNG(n))
 	})
-	mux.HandleFunc("/dup/{n}", func(w http.ResponseWriter, r *http.Request) { w.Write(pngOf(9999)) })
+	mux.HandleFunc("/dup/{n}", func(w http.ResponseWriter, r *http.Request) { w.Write(apitest.PNG(9999)) })
 	mux.HandleFunc("/text", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain words, not an image\n") })
 	mux.HandleFunc("/slow/{n}", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-gate:
 		case <-r.Context().Done():
 		}
-		w.Write(pngOf(5000))
+		w.Write(apitest.PNG(5000))
 	})
 	origin := httptest.NewServer(mux)
 	release = func() { once.Do(func() { close(gate) }) }
@@ -152,9 +140,9 @@ func TestFetchService(t *testing.T) {
 	}
 	var bytesStored int64
 	for i := range 10 {
-		bytesStored += int64(len(pngOf(i)))
+		bytesStored += int64(len(apitest.PNG(i)))
 	}
-	bytesStored += int64(len(pngOf(9999)))
+	bytesStored += int64(len(apitest.PNG(9999)))
 	if f.Counts.Bytes != bytesStored {
 		t.Fatalf("bytes %d, want %d", f.Counts.Bytes, bytesStored)
 	}
@@ -194,7 +182,7 @@ func TestFetchService(t *testing.T) {
 		found := false
 		for _, o := range page.Objects {
 			if o.SHA256 == res.SHA256 {
-				found = bytes.Equal(s.Bytes(t, o.ID), pngOf(i)) && o.Filename == fmt.Sprintf("%d.png", i) && o.ContentType == "image/png"
+				found = bytes.Equal(s.Bytes(t, o.ID), apitest.PNG(i)) && o.Filename == fmt.Sprintf("%d.png", i) && o.ContentType == "image/png"
 			}
 		}
 		if !found {
@@ -394,7 +382,7 @@ func TestFetchRemoteWorker(t *testing.T) {
 			t.Fatalf("object %s is %s", o.ID, o.State)
 		}
 		got := s.Bytes(t, o.ID)
-		if !bytes.Equal(got[:8], pngOf(0)[:8]) || int64(len(got)) != o.Size {
+		if !bytes.Equal(got[:8], apitest.PNG(0)[:8]) || int64(len(got)) != o.Size {
 			t.Fatalf("object %s holds %d bytes, not its PNG", o.ID, len(got))
 		}
 	}

@@ -3,9 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"image"
-	"image/color"
-	pngenc "image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,16 +14,8 @@ import (
 
 	"mediagate/apiv1"
 	"mediagate/client"
+	"mediagate/internal/apitest"
 )
-
-// distinctPNG is a 2×2 PNG of its own for each n.
-func distinctPNG(n int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
-	img.Set(1, 1, color.RGBA{R: uint8(n), G: uint8(n >> 8), B: 3, A: 255})
-	var b bytes.Buffer
-	pngenc.Encode(&b, img)
-	return b.Bytes()
-}
 
 // TestFetchServiceOnCluster: `mediagate fetch --server` submits a list to
 // one node of two sharing PostgreSQL, Redis and MinIO and follows it; its
@@ -44,7 +33,7 @@ func TestFetchServiceOnCluster(t *testing.T) {
 			return
 		}
 		time.Sleep(2 * time.Millisecond) // so that shards overlap
-		w.Write(distinctPNG(i))
+		w.Write(apitest.PNG(i))
 	}))
 	defer origin.Close()
 	c := startCluster(t, 2, "--fetch-private", "--fetch-workers", "1", "--fetch-shard-size", "150")
@@ -133,7 +122,7 @@ func TestFetchServiceOnCluster(t *testing.T) {
 			var i int
 			fmt.Sscanf(o.Filename, "%d.png", &i)
 			var b bytes.Buffer
-			if _, err := user.Download(ctx, o.ID, &b); err != nil || !bytes.Equal(b.Bytes(), distinctPNG(i)) {
+			if _, err := user.Download(ctx, o.ID, &b); err != nil || !bytes.Equal(b.Bytes(), apitest.PNG(i)) {
 				t.Fatalf("object %s (%s): %v, %d bytes unlike the origin's", o.ID, o.Filename, err, b.Len())
 			}
 		}
