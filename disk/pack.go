@@ -98,8 +98,7 @@ type writer struct {
 type segment struct {
 	id      uint32
 	f       *os.File
-	tail    int64        // where the next record goes; guarded by its writer's mu
-	written atomic.Int64 // tail, for flush to read
+	tail    atomic.Int64 // where the next record goes; moved by its writer (under its mu), read by flush
 	dropped int64        // with DropSynced: what is before it was dropped from the page cache (flush owns it)
 	dirty   atomic.Bool
 }
@@ -237,7 +236,8 @@ func (p *pack) newSegment() (*segment, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	seg := &segment{id: id, f: f, tail: int64(len(segmentMagic))}
+	seg := &segment{id: id, f: f}
+	seg.tail.Store(int64(len(segmentMagic)))
 	seg.dirty.Store(true)
 	p.addSegment(seg)
 	return seg, nil
@@ -262,14 +262,14 @@ func (p *pack) append(rec []byte, klen int) (loc, error) {
 	}
 	defer w.mu.Unlock()
 	seg := w.seg
-	if seg == nil || seg.tail > int64(len(segmentMagic)) && seg.tail+int64(len(rec)) > p.segMax {
+	if seg == nil || seg.tail.Load() > int64(len(segmentMagic)) && seg.tail.Load()+int64(len(rec)) > p.segMax {
 		var err error
 		if seg, err = p.newSegment(); err != nil {
 			return loc{}, err
 		}
 		w.seg = seg
 	}
-	off := seg.tail
+	off := seg.tail.Load()
 	if _, err := seg.f.WriteAt(rec, off); err != nil {
 		// Cut what may have landed and leave the segment: the next record
 		// goes to a new one, so none follows a torn record.
@@ -278,8 +278,7 @@ func (p *pack) append(rec []byte, klen int) (loc, error) {
 		seg.dirty.Store(true)
 		return loc{}, err
 	}
-	seg.tail += int64(len(rec))
-	seg.written.Store(seg.tail)
+	seg.tail.Add(int64(len(rec)))
 	seg.dirty.Store(true)
 	return loc{seg: seg.id, off: uint32(off), n: uint32(len(rec)), klen: uint16(klen)}, nil
 }
@@ -299,7 +298,7 @@ func (p *pack) flush() error {
 	var wg sync.WaitGroup
 	for i, seg := range dirty {
 		sync := func() {
-			end := seg.written.Load()
+			end := seg.tail.Load()
 			if err := datasync(seg.f); err != nil {
 				seg.dirty.Store(true)
 				errs[i] = fmt.Errorf("sync pack %d: %w", seg.id, err)

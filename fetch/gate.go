@@ -35,7 +35,6 @@ type syncGate struct {
 	mu    sync.Mutex
 	room  *sync.Cond // signaled when held is emptied
 	held  []*Result
-	spare []*Result // the slice released last, reused
 	wake  chan struct{}
 	stop  chan struct{}
 	ended chan struct{}
@@ -96,10 +95,8 @@ func (g *syncGate) run() {
 func (g *syncGate) pass() {
 	g.mu.Lock()
 	batch := g.held
-	if len(batch) > 0 {
-		g.held, g.spare = g.spare[:0], nil
-		g.room.Broadcast()
-	}
+	g.held = nil
+	g.room.Broadcast()
 	g.mu.Unlock()
 	if len(batch) == 0 {
 		return
@@ -113,8 +110,4 @@ func (g *syncGate) pass() {
 		}
 	}
 	g.release(batch)
-	clear(batch)
-	g.mu.Lock()
-	g.spare = batch
-	g.mu.Unlock()
 }
