@@ -14,6 +14,7 @@ const (
 	PrefixKey     = "key_"
 	PrefixObject  = "obj_"
 	PrefixUpload  = "upl_"
+	PrefixLease   = "lease_"
 )
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -15,6 +15,7 @@ type Store interface {
 	JobStore
 	CallbackStore
 	FetchStore
+	EdgeStore
 	Elector // background duties run on one node of those sharing the store
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error

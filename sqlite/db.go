@@ -325,3 +325,37 @@ func isForeignKey(err error) bool {
 func uniqueOn(err error, column string) bool {
 	return isUnique(err) && strings.Contains(err.Error(), column)
 }
+
+// collect reads every row with scan and closes rows; what names the query
+// in errors.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error), what string) ([]T, error) {
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return list, nil
+}
+
+// oneRow turns the result of an UPDATE of one row by id into the error to
+// return: ENOTFOUND, naming what, if it changed no row.
+func oneRow(res sql.Result, err error) func(what string) error {
+	return func(what string) error {
+		if err != nil {
+			return fmt.Errorf("update %s: %w", what, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("update %s: %w", what, err)
+		} else if n == 0 {
+			return mediagate.Errorf(mediagate.ENOTFOUND, "%s not found", what)
+		}
+		return nil
+	}
+}

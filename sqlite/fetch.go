@@ -203,16 +203,7 @@ func scanFetch(s scanner) (*mediagate.Fetch, error) {
 
 // scanFetches reads and closes rows.
 func scanFetches(rows *sql.Rows) ([]*mediagate.Fetch, error) {
-	defer rows.Close()
-	var list []*mediagate.Fetch
-	for rows.Next() {
-		f, err := scanFetch(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, f)
-	}
-	return list, rows.Err()
+	return collect(rows, scanFetch, "fetches")
 }
 
 // scanShards reads and closes rows of shardColumns.

@@ -95,6 +95,9 @@ func Run(t *testing.T, open func(t *testing.T) mediagate.Store) {
 		{"FinishFetch", testFinishFetch},
 		{"FinishFetchConcurrent", testFinishFetchConcurrent},
 		{"RunningFetches", testRunningFetches},
+		{"Edges", testEdges},
+		{"EdgeLeases", testEdgeLeases},
+		{"DeletedObjects", testDeletedObjects},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
