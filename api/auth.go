@@ -25,6 +25,9 @@ type principal struct {
 
 type principalKey struct{}
 
+// has reports whether the principal holds scope.
+func (p *principal) has(s mediagate.Scope) bool { return slices.Contains(p.Scopes, s) }
+
 func principalFrom(ctx context.Context) *principal {
 	p, _ := ctx.Value(principalKey{}).(*principal)
 	return p
@@ -50,7 +53,7 @@ func (a *authenticator) require(scope mediagate.Scope) func(http.Handler) http.H
 				writeError(w, r, err)
 				return
 			}
-			if scope != "" && !slices.Contains(p.Scopes, scope) {
+			if scope != "" && !p.has(scope) {
 				writeError(w, r, mediagate.Errorf(mediagate.EFORBIDDEN, "this credential lacks the %q scope", scope))
 				return
 			}
@@ -68,10 +71,19 @@ func (a *authenticator) authenticate(r *http.Request) (*principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
 		return nil, mediagate.Errorf(mediagate.EUNAUTHORIZED, "Authorization must be \"Bearer <API key or token>\"")
 	}
-	if strings.HasPrefix(cred, mediagate.KeySecretPrefix) {
-		return a.apiKey(r.Context(), cred)
+	return a.credential(r.Context(), cred)
+}
+
+// credential checks an API key or a user's token: EUNAUTHORIZED unless it
+// is valid (an edge passes on its clients' credentials this way).
+func (a *authenticator) credential(ctx context.Context, cred string) (*principal, error) {
+	if cred == "" {
+		return nil, mediagate.Errorf(mediagate.EUNAUTHORIZED, "no credential given")
 	}
-	userID, accountID, err := a.tokens.Verify(r.Context(), cred)
+	if strings.HasPrefix(cred, mediagate.KeySecretPrefix) {
+		return a.apiKey(ctx, cred)
+	}
+	userID, accountID, err := a.tokens.Verify(ctx, cred)
 	if err != nil {
 		return nil, err
 	}

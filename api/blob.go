@@ -138,7 +138,7 @@ func handleBlobGet(b *blobs) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
 		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(g.Expires.Sub(b.now())/time.Second), 10)+", immutable")
 		if g.Filename != "" {
-			h.Set("Content-Disposition", contentDisposition(ct, g.Filename, query.Has("download")))
+			h.Set("Content-Disposition", ContentDisposition(ct, g.Filename, query.Has("download")))
 		}
 		// A large download may take long; allow a minute plus 1 MiB/s.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
@@ -157,9 +157,10 @@ func handleBlobGet(b *blobs) http.Handler {
 	})
 }
 
-// contentDisposition shows media inline and offers anything else (or anything
-// when download is asked for) as an attachment, under the object's file name.
-func contentDisposition(contentType, filename string, download bool) string {
+// ContentDisposition is the Content-Disposition of a download of
+// filename: media inline, anything else (or anything when download is asked
+// for) as an attachment. Edges answer the same.
+func ContentDisposition(contentType, filename string, download bool) string {
 	disp := "attachment"
 	major, _, _ := strings.Cut(contentType, "/")
 	if !download && (major == "image" || major == "audio" || major == "video" || contentType == "application/pdf" || contentType == "text/plain") {

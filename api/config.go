@@ -29,6 +29,17 @@ type Config struct {
 	// another node or with the CLI within KeyCacheTTL. 0 looks the key up
 	// on every request.
 	KeyCacheTTL time.Duration
+	// RegionHeader names the request header that tells a client's region
+	// (as a load balancer or CDN sets it), for the choice of an edge;
+	// "" reads only the region parameter of a request.
+	RegionHeader string
+	// EdgeLeaseTTL is the life of an edge's credit lease: an edge that has
+	// not closed one by then is gone, and the sweeper charges the usage it
+	// last reported.
+	EdgeLeaseTTL time.Duration
+	// EdgeLive is how recently an edge must have reported to be sent
+	// clients; it reports every second.
+	EdgeLive time.Duration
 	// JobTypes are the job types jobs may be submitted for, by name (checked
 	// with CheckJobTypes; see mediagate.JobType.WithDefaults).
 	JobTypes map[string]mediagate.JobType
@@ -52,6 +63,8 @@ func DefaultConfig() Config {
 		SignupCredit:   mediagate.MicroCredits, // one credit: 1 GiB of uploads at default prices
 		IdempotencyTTL: 24 * time.Hour,
 		KeyCacheTTL:    5 * time.Second,
+		EdgeLeaseTTL:   10 * time.Minute,
+		EdgeLive:       15 * time.Second,
 	}
 }
 

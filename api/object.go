@@ -19,6 +19,7 @@ type objects struct {
 	blobs  mediagate.BlobStore
 	ledger mediagate.Ledger
 	signer *urlsign.Signer
+	edges  *edgeDirectory
 	cfg    Config
 	now    func() time.Time
 }
@@ -166,12 +167,12 @@ func handleDownloadURL(h *objects) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		u, exp, cost, err := h.downloadURL(r, o, ttl, off, n)
+		d, err := h.downloadURL(r, o, ttl, off, n, h.cfg.clientRegion(r, req.Region))
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, apiv1.DownloadURLResponse{Method: http.MethodGet, URL: u, ExpiresAt: exp, Charged: cost})
+		encode(w, http.StatusOK, apiv1.DownloadURLResponse{Method: http.MethodGet, URL: d.url, ExpiresAt: d.expires, Charged: d.cost, Edge: d.edge})
 	})
 }
 
@@ -182,40 +183,63 @@ func handleContent(h *objects) http.Handler {
 		if !ok {
 			return
 		}
-		u, _, _, err := h.downloadURL(r, o, h.cfg.DownloadTTL, 0, 0)
+		d, err := h.downloadURL(r, o, h.cfg.DownloadTTL, 0, 0, h.cfg.clientRegion(r, r.URL.Query().Get("region")))
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, u, http.StatusFound)
+		http.Redirect(w, r, d.url, http.StatusFound)
 	})
 }
 
-// downloadURL charges the caller for n bytes from off (n == 0: the whole
-// object) and signs a GET URL for exactly those bytes. The charge is made when
+// download is a signed download URL and what it cost.
+type download struct {
+	url     string
+	expires time.Time
+	cost    int64  // charged when the URL was made
+	edge    string // the edge it points at; "" for this server or the blob store
+}
+
+// downloadURL signs a GET URL for n bytes of o from off (n == 0: the whole
+// object). For a client of a region with a live edge, the URL points at that
+// edge, which charges the bytes it serves from its credit lease: the URL
+// itself costs nothing. Otherwise the caller is charged for the bytes when
 // the URL is issued, once, under a reference of its own: using the URL again
 // until it expires costs nothing more. Short credit is EPAYMENT, and no URL.
-func (h *objects) downloadURL(r *http.Request, o *mediagate.Object, ttl time.Duration, off, n int64) (string, time.Time, int64, error) {
+func (h *objects) downloadURL(r *http.Request, o *mediagate.Object, ttl time.Duration, off, n int64, region string) (download, error) {
 	if o.State != mediagate.StateReady {
-		return "", time.Time{}, 0, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s; only ready objects can be downloaded", o.ID, o.State)
+		return download{}, mediagate.Errorf(mediagate.ECONFLICT, "object %s is %s; only ready objects can be downloaded", o.ID, o.State)
+	}
+	// Whole seconds, rounded up, as the URL carries them.
+	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
+	e, edgeSigner, err := h.edges.pick(r.Context(), region, o.Key)
+	if err != nil {
+		return download{}, err
+	}
+	if e != nil {
+		return download{url: edgeSigner.URL(e.URL, h.grant(o, exp, off, n)), expires: exp, edge: e.ID}, nil
 	}
 	size := o.Size
 	if n > 0 {
 		size = n
 	}
 	// The URL first, then the charge: a URL that cannot be made costs nothing.
-	// Whole seconds, rounded up, as the URL carries them.
-	exp := h.now().Add(ttl).Truncate(time.Second).Add(time.Second).UTC()
 	u, err := h.signURL(r.Context(), o, exp, off, n)
 	if err != nil {
-		return "", time.Time{}, 0, err
+		return download{}, err
 	}
 	cost := mediagate.Cost(size, h.cfg.Prices.DownloadPerMiB, mediagate.MiB)
 	if _, err := h.ledger.Charge(r.Context(), o.AccountID, cost, "download", mediagate.NewID("dl_")); err != nil {
-		return "", time.Time{}, 0, err
+		return download{}, err
 	}
-	return u, exp, cost, nil
+	return download{url: u, expires: exp, cost: cost}, nil
+}
+
+// grant is what a download URL of n bytes of o from off allows until exp.
+func (h *objects) grant(o *mediagate.Object, exp time.Time, off, n int64) urlsign.Grant {
+	return urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp,
+		ContentType: o.ContentType, Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n}
 }
 
 // signURL signs a GET of n bytes of o from off (n == 0: all of it) until
@@ -229,8 +253,7 @@ func (h *objects) signURL(ctx context.Context, o *mediagate.Object, exp time.Tim
 		}
 		return u, nil
 	}
-	return h.signer.URL(h.cfg.BaseURL, urlsign.Grant{Method: http.MethodGet, Key: o.Key, Expires: exp,
-		ContentType: o.ContentType, Filename: o.Filename, AccountID: o.AccountID, Offset: off, Length: n}), nil
+	return h.signer.URL(h.cfg.BaseURL, h.grant(o, exp, off, n)), nil
 }
 
 // parseByteRange reads "bytes=FIRST-LAST" (inclusive; LAST may be left out

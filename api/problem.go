@@ -32,6 +32,10 @@ var statusOf = map[string]int{
 // is HTTP's own concern, so it lives here, not in the domain.
 const errMethod = "method_not_allowed"
 
+// WriteError answers err as application/problem+json, as every route of
+// the API does; for the other HTTP roles of the binary (edges).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) }
+
 // writeError answers err as application/problem+json. Errors that are not a
 // *mediagate.Error are logged with the request and answered 500 "internal error".
 func writeError(w http.ResponseWriter, r *http.Request, err error) {

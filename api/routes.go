@@ -33,7 +33,13 @@ func routes(d Deps) []route {
 	}
 	anyone, read, write := authed(""), authed(mediagate.ScopeObjectsRead), authed(mediagate.ScopeObjectsWrite)
 	up := &uploads{objects: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
-	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now}
+	obj := &objects{store: d.Store, blobs: d.Blobs, ledger: d.Store, signer: d.Signer, cfg: d.Config, now: d.Now,
+		edges: &edgeDirectory{store: d.Store, master: d.URLMaster, live: d.Config.EdgeLive, now: d.Now}}
+	ed := &edgeAPI{store: d.Store, blobs: d.Blobs, master: d.URLMaster, auth: auth, cfg: d.Config, now: d.Now}
+	edge := authed(mediagate.ScopeEdge)
+	if d.URLMaster == nil {
+		edge = noEdges
+	}
 	bl := &blobs{objects: d.Store, store: d.Blobs, signer: d.Signer, now: d.Now}
 	jb, err := newJobs(d, up, obj)
 	if err != nil {
@@ -183,6 +189,26 @@ func routes(d Deps) []route {
 			Summary: "Fetch shards: complete a shard with its results, NDJSON as the body (?worker_id=); charges what it stored.", Params: []param{jobID,
 				queryParam("worker_id", "string", "The worker's id, as in its lease.")}, Upload: "application/x-ndjson", Response: apiv1.Job{}}},
 
+		{"POST /v1/edge/register", edge(handleEdgeRegister(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "Register the calling edge (its key's id is its id) with its region and public URL; answers its own URL-signing key.",
+			Request: apiv1.EdgeRegisterRequest{}, Response: apiv1.EdgeRegistration{}}},
+		{"POST /v1/edge/leases", edge(handleEdgeLease(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "Draw download credit for an account as bytes (a hold of their cost), closing a spent lease first; 402 if fewer than need are paid for.",
+			Request: apiv1.EdgeLeaseRequest{}, Response: apiv1.EdgeLease{}}},
+		{"POST /v1/edge/report", edge(handleEdgeReport(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "Report the bytes served from each lease; a closed lease is charged exactly those. The edge's heartbeat.",
+			Request: apiv1.EdgeReportRequest{}, Response: apiv1.EdgeReportResponse{}}},
+		{"GET /v1/edge/deletions", edge(handleEdgeDeletions(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "The deletion feed: storage keys of objects deleted after the cursor, oldest first.", Response: apiv1.EdgeDeletions{},
+			Params: []param{queryParam("after_time", "string", "The cursor's time (RFC 3339), from next of the previous page; none: from the start."),
+				queryParam("after_id", "string", "The cursor's id."), queryParam("limit", "integer", "Page size, 1 to 10000 (default 1000).")}}},
+		{"POST /v1/edge/authorize", edge(handleEdgeAuthorize(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "Check a client's credential for reading an object; answers the object as the edge serves it.",
+			Request: apiv1.EdgeAuthorizeRequest{}, Response: apiv1.EdgeAuthorization{}}},
+		{"GET /v1/edge/blobs/{key...}", edge(handleEdgeBlob(ed)), operation{Tag: "edges", Auth: mediagate.ScopeEdge,
+			Summary: "An object's bytes for an edge's cache, with X-Mg-SHA256.", Body: "application/octet-stream",
+			Params: []param{pathParam("key", "Storage key."), queryParam("account", "string", "The object's account, from the signed URL.")}}},
+
 		{"PUT /blob/{key...}", handleBlobPut(bl), operation{Tag: "blobs", Auth: "signed URL",
 			Summary: "Receive the bytes of an upload or a part, through a signed URL.", Upload: "application/octet-stream",
 			Response: apiv1.BlobPut{},
@@ -231,6 +257,14 @@ func metricsHandler(m *Metrics) http.Handler {
 func noFetches(http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, mediagate.Errorf(mediagate.EUNAVAILABLE, "this server runs no fetch service"))
+	})
+}
+
+// noEdges answers every edge route of a server with no URL-signing master
+// secret to derive edges' keys from.
+func noEdges(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, mediagate.Errorf(mediagate.EUNAVAILABLE, "this server takes no edges"))
 	})
 }
 

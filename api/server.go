@@ -13,16 +13,19 @@ import (
 
 // Deps are what the API needs; cmd/mediagate wires them.
 type Deps struct {
-	Store   mediagate.Store
-	Blobs   mediagate.BlobStore
-	Signer  *urlsign.Signer
-	Tokens  *Tokens
-	Config  Config
-	Logger  *slog.Logger
-	Metrics *Metrics
-	Checks  map[string]Checker // for /readyz, by backend name
-	Limiter mediagate.Limiter  // applies Config.Limits; nil: no rate limits
-	Jobs    mediagate.JobStore // the job queue
+	Store  mediagate.Store
+	Blobs  mediagate.BlobStore
+	Signer *urlsign.Signer
+	// URLMaster is the master secret of URL signing: it derives each edge's
+	// signing key. nil: the server takes no edges.
+	URLMaster []byte
+	Tokens    *Tokens
+	Config    Config
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Checks    map[string]Checker // for /readyz, by backend name
+	Limiter   mediagate.Limiter  // applies Config.Limits; nil: no rate limits
+	Jobs      mediagate.JobStore // the job queue
 	// Webhooks sends job callbacks (through the SSRF guard); nil: none are
 	// sent. WebhookKey derives each account's callback secret; every node
 	// must have the same.

@@ -37,6 +37,9 @@ type DownloadURLRequest struct {
 	// Range limits the URL to one byte range, "bytes=FIRST-LAST" (inclusive),
 	// charged for those bytes only; "" is the whole object.
 	Range string `json:"range,omitempty"`
+	// Region is the client's region: a live edge of that region serves the
+	// URL, metered as it serves; "" (or no such edge) is the origin.
+	Region string `json:"region,omitempty"`
 }
 
 // DownloadURLResponse is the answer to POST /v1/objects/{id}/url: a signed GET
@@ -46,4 +49,7 @@ type DownloadURLResponse struct {
 	URL       string    `json:"url"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Charged   int64     `json:"charged"` // micro-credits this URL cost; using it again costs nothing
+	// Edge is the id of the edge the URL points at, which charges the bytes
+	// it serves (Charged is 0); "" for the origin.
+	Edge string `json:"edge,omitempty"`
 }

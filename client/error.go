@@ -24,6 +24,9 @@ type Error struct {
 	Detail    string // what went wrong, for people
 	Type      string // the problem type URI
 	RequestID string // the server's request id, to quote to its operator
+	// Details are the problem's extension members: for insufficient_credit,
+	// "needed" and "available" (JSON numbers, as float64).
+	Details map[string]any
 }
 
 // Error returns "code: detail", or for an answer without a problem body
@@ -68,6 +71,15 @@ func responseError(resp *http.Response) error {
 			}
 			if p.RequestID != "" {
 				e.RequestID = p.RequestID
+			}
+			var members map[string]any
+			if json.Unmarshal(body, &members) == nil {
+				for _, std := range []string{"type", "title", "status", "detail", "code", "instance", "request_id"} {
+					delete(members, std)
+				}
+				if len(members) > 0 {
+					e.Details = members
+				}
 			}
 			return e
 		}

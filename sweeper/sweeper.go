@@ -7,7 +7,9 @@
 // the start of the interval, and suspends the pins of accounts whose credit
 // runs short. It takes back jobs whose worker's lease lapsed, expires
 // finished jobs, sends the job callbacks that are due again, and finishes
-// the fetches whose shards have all ended.
+// the fetches whose shards have all ended. It settles edge credit leases
+// that were closed without being settled, and those of edges that died:
+// past its expiry, a lease is charged the usage its edge last reported.
 package sweeper
 
 import (
@@ -56,8 +58,12 @@ type Sweeper struct {
 	// shards have all ended (fetchsvc.Service.FinishRunning: a node may die
 	// between a shard's end and its fetch's); nil: not swept.
 	FinishFetches func(ctx context.Context, limit int) (int, error)
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Edges settles edge leases closed but not settled, and open ones past
+	// their expiry (mediagate.SettleLease), before holds expire; nil (or a
+	// nil Ledger): not swept.
+	Edges  mediagate.EdgeStore
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Run sweeps once at start and then every Interval until ctx ends.
@@ -132,6 +138,7 @@ type Result struct {
 	CallbacksDelivered int
 	CallbacksFailed    int
 	FetchesFinished    int // fetches whose shards had all ended
+	LeasesSettled      int // edge leases settled: closed ones, and expired ones of dead edges
 }
 
 // Sweep expires overdue pending uploads, releases expired holds, deletes
@@ -151,6 +158,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		if n < batch {
 			break
 		}
+	}
+	if err := s.settleLeases(ctx, now(), &res); err != nil {
+		return res, err
 	}
 	for s.Ledger != nil {
 		n, err := s.Ledger.ExpireHolds(ctx, now(), batch)
@@ -223,14 +233,40 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 		}
 	}
 	if res.Expired+res.HoldsReleased+res.Purged+res.Failed+res.PinAccounts+res.JobsRequeued+res.JobsFailed+res.JobsExpired+
-		res.CallbacksDelivered+res.CallbacksFailed+res.FetchesFinished > 0 {
+		res.CallbacksDelivered+res.CallbacksFailed+res.FetchesFinished+res.LeasesSettled > 0 {
 		s.logger().Info("swept", "expired", res.Expired, "holds_released", res.HoldsReleased,
 			"purged", res.Purged, "failed", res.Failed, "pin_accounts", res.PinAccounts,
 			"pin_charged", res.PinCharged, "pins_suspended", res.PinsSuspended,
 			"jobs_requeued", res.JobsRequeued, "jobs_failed", res.JobsFailed, "jobs_expired", res.JobsExpired,
-			"callbacks_delivered", res.CallbacksDelivered, "callbacks_failed", res.CallbacksFailed, "fetches_finished", res.FetchesFinished)
+			"callbacks_delivered", res.CallbacksDelivered, "callbacks_failed", res.CallbacksFailed, "fetches_finished", res.FetchesFinished,
+			"leases_settled", res.LeasesSettled)
 	}
 	return res, nil
+}
+
+// settleLeases settles the edge leases due at now. One that fails is
+// logged and left for the next sweep.
+func (s *Sweeper) settleLeases(ctx context.Context, now time.Time, res *Result) error {
+	if s.Edges == nil || s.Ledger == nil {
+		return nil
+	}
+	list, err := s.Edges.UnsettledLeases(ctx, now, batch)
+	if err != nil {
+		return err
+	}
+	for _, l := range list {
+		charged, err := mediagate.SettleLease(ctx, s.Ledger, s.Edges, l, now)
+		if err != nil {
+			s.logger().Warn("settle lease failed; will retry next sweep", "lease", l.ID, "err", err)
+			continue
+		}
+		if l.State == mediagate.LeaseOpen {
+			s.logger().Info("settled the lease of an edge that did not close it", "lease", l.ID, "edge", l.EdgeID,
+				"used", l.Used, "charged", charged)
+		}
+		res.LeasesSettled++
+	}
+	return nil
 }
 
 // chargePins charges every account with pins due up to the last whole

@@ -41,6 +41,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	publicURL := fs.String("public-url", e.getenv("MEDIAGATE_PUBLIC_URL"), "base URL clients reach this node at, used in signed URLs (default http://LISTEN) (env MEDIAGATE_PUBLIC_URL)")
 	node := fs.String("node", e.envOr("MEDIAGATE_NODE", "origin"), "node name; its URL-signing key is derived from it (env MEDIAGATE_NODE)")
 	fs.DurationVar(&cfg.UploadTTL, "upload-ttl", ed.duration("MEDIAGATE_UPLOAD_TTL", cfg.UploadTTL), "how long a pending upload waits for its bytes (env MEDIAGATE_UPLOAD_TTL)")
+	fs.StringVar(&cfg.RegionHeader, "region-header", e.getenv("MEDIAGATE_REGION_HEADER"), "request header that tells a client's region, for sending it to an edge of that region (a request's region parameter wins); \"\": the parameter only (env MEDIAGATE_REGION_HEADER)")
+	fs.DurationVar(&cfg.EdgeLeaseTTL, "edge-lease-ttl", ed.duration("MEDIAGATE_EDGE_LEASE_TTL", cfg.EdgeLeaseTTL), "life of an edge's credit lease: a lease its edge has not closed by then is charged the usage the edge last reported (env MEDIAGATE_EDGE_LEASE_TTL)")
 	fs.DurationVar(&cfg.KeyCacheTTL, "key-cache-ttl", ed.duration("MEDIAGATE_KEY_CACHE_TTL", cfg.KeyCacheTTL), "how long a node trusts an API key it looked up: a key revoked on another node or with the CLI is refused within this; 0 looks keys up on every request (env MEDIAGATE_KEY_CACHE_TTL)")
 	fs.Int64Var(&cfg.SignupCredit, "signup-credit", ed.int64("MEDIAGATE_SIGNUP_CREDIT", cfg.SignupCredit), "micro-credits a new account starts with (env MEDIAGATE_SIGNUP_CREDIT)")
 	maxSize := byteSize(ed.size("MEDIAGATE_MAX_OBJECT_SIZE", cfg.MaxObjectSize))
@@ -138,7 +140,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	deps := api.Deps{
 		Limiter: limiter,
-		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), Tokens: tokens, Config: cfg, Logger: log,
+		Store:   store, Blobs: blobs, Signer: urlsign.New(master, *node), URLMaster: master, Tokens: tokens, Config: cfg, Logger: log,
 		Checks: readyChecks(store, blobs, limiter), Jobs: store,
 		Webhooks:   &webhook.Sender{Client: safedial.Client(safedial.Dialer{AllowPrivate: *privateCallbacks}, 30*time.Second), Logger: log},
 		WebhookKey: derive(master, "webhooks"),
@@ -171,7 +173,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(sweepDone)
 		sw := &sweeper.Sweeper{Objects: store, Blobs: blobs, Ledger: store, Idempotency: store, Interval: *sweepEvery,
 			Pins: store, PinPrice: cfg.Prices.PinPerGiBDay, Logger: log, Jobs: store,
-			JobsFinished: jobFinished, Callbacks: callbacks, FinishFetches: deps.Fetches.FinishRunning}
+			JobsFinished: jobFinished, Callbacks: callbacks, FinishFetches: deps.Fetches.FinishRunning, Edges: store}
 		sw.RunElected(ctx, store) // one node of those sharing the store sweeps at a time
 	}()
 	fetchDone := make(chan struct{})
