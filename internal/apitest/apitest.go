@@ -202,7 +202,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Cleanup(func() { stop(); <-done })
 	}
 	h := api.NewHandler(api.Deps{
-		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), Tokens: tokens, Config: cfg, Now: clk.Now,
+		Store: store, Blobs: blobs, Signer: urlsign.New(master, "apitest"), URLMaster: master, Tokens: tokens, Config: cfg, Now: clk.Now,
 		Logger: log, Checks: map[string]api.Checker{"db": store.Ping}, Limiter: limiter, Jobs: store, Fetches: s.Fetches,
 	})
 	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(h, w, r) })
