@@ -1,0 +1,231 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"mediagate"
+)
+
+// FillFunc writes a blob's bytes to w and returns the blob's Meta as the
+// origin declared it; Get checks the bytes against Meta.Size and
+// Meta.SHA256, and sets Meta.Key to the key asked for. FillFunc must stop
+// when ctx ends and must not use w after it returns.
+type FillFunc func(ctx context.Context, w io.Writer) (Meta, error)
+
+// Get returns key's blob: from disk if cached (Hit true), else as fill
+// writes it. Concurrent Gets of a missing key run one fill and each get
+// their own file on its bytes; if the fill fails, each gets its error,
+// wrapped with the key, and nothing is cached. A Get that stops waiting
+// when ctx ends does not stop the fill while another Get waits for it. A
+// blob too large for the cache, or that the policy does not admit, is
+// still returned, but not kept.
+// Get returns EINVALID for a key that is empty or longer than
+// MaxCacheKeyLen, ENOTFOUND if Delete removes key while its fill is in
+// flight, and EUNAVAILABLE after Close.
+func (c *Cache) Get(ctx context.Context, key string, fill FillFunc) (*Blob, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	if c.shut.Load() {
+		return nil, errClosed()
+	}
+	// Each round finds the entry gone (evicted, dropped as corrupt) after it
+	// was seen; more than a few in a row would take a storm of evictions.
+	for range 8 {
+		if b, err := c.lookup(ctx, key); b != nil || err != nil {
+			return b, err
+		}
+		b, again, err := c.await(ctx, key, fill)
+		if !again {
+			return b, err
+		}
+	}
+	return nil, mediagate.Errorf(mediagate.EUNAVAILABLE, "cache entry %s keeps vanishing", key)
+}
+
+// lookup returns key's cached blob, or nil if it is not cached (or no
+// longer: evicted, or found corrupt by its first check).
+func (c *Cache) lookup(ctx context.Context, key string) (*Blob, error) {
+	e, ok := c.idx.GetIfPresent(key)
+	if !ok {
+		return nil, nil
+	}
+	if !e.verified.Load() {
+		good, err := c.verify(ctx, e)
+		if err != nil || !good {
+			return nil, err
+		}
+	}
+	f, err := os.Open(e.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Evicted since, or removed behind the cache's back.
+		if c.drop(e) {
+			c.corrupt.Add(1)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open cached %s: %w", key, err)
+	}
+	c.hits.Add(1)
+	return &Blob{File: f, Meta: e.meta, Hit: true}, nil
+}
+
+// flight is a fill in progress and the Gets waiting for it. All but
+// ctx and cancel are guarded by the lock of the key's stripe.
+type flight struct {
+	key     string
+	ctx     context.Context // the fill's
+	cancel  context.CancelFunc
+	waiters map[*waiter]struct{}
+	done    bool // every waiter was answered, or left
+}
+
+type waiter struct{ ch chan result } // buffered: answers never block
+
+type result struct {
+	blob *Blob
+	err  error
+}
+
+// fail answers every waiter with err. The caller holds the stripe's lock.
+func (fl *flight) fail(err error) {
+	for w := range fl.waiters {
+		w.ch <- result{err: err}
+	}
+	fl.waiters, fl.done = nil, true
+}
+
+// await joins key's fill, starting it if none is in flight, and waits for
+// its answer. again reports that key was found cached after all.
+func (c *Cache) await(ctx context.Context, key string, fill FillFunc) (b *Blob, again bool, err error) {
+	s := c.stripe(key)
+	s.mu.Lock()
+	if _, ok := c.idx.GetEntryQuietly(key); ok {
+		s.mu.Unlock()
+		return nil, true, nil
+	}
+	if err := ctx.Err(); err != nil { // start no fill for no one
+		s.mu.Unlock()
+		return nil, false, err
+	}
+	fl := s.flights[key]
+	if fl != nil {
+		c.coalesced.Add(1)
+	} else if fl = c.start(ctx, key, fill); fl == nil {
+		s.mu.Unlock()
+		return nil, false, errClosed()
+	}
+	c.misses.Add(1)
+	w := &waiter{ch: make(chan result, 1)}
+	fl.waiters[w] = struct{}{}
+	s.mu.Unlock()
+
+	select {
+	case r := <-w.ch:
+		return r.blob, false, r.err
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	answered := fl.done // the answer is on its way, if not here yet
+	if !answered {
+		delete(fl.waiters, w)
+		if len(fl.waiters) == 0 { // the last one: no one wants the bytes
+			delete(s.flights, key)
+			fl.done = true
+			fl.cancel()
+		}
+	}
+	s.mu.Unlock()
+	if answered {
+		if r := <-w.ch; r.blob != nil {
+			r.blob.Close()
+		}
+	}
+	return nil, false, ctx.Err()
+}
+
+// start registers a flight for key and runs fill for it, or returns nil
+// once Close has begun. The caller holds the stripe's lock.
+//
+// The fill's context keeps the values of the first Get's but not its
+// deadline or cancellation: it ends when the last waiting Get leaves (see
+// await), when Delete stops the fill, or at Close. The fill (the origin
+// client) bounds its own time.
+func (c *Cache) start(ctx context.Context, key string, fill FillFunc) *flight {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	fl := &flight{key: key, ctx: fctx, cancel: cancel, waiters: map[*waiter]struct{}{}}
+	if !c.spawn(func() { c.run(fl, fill) }) {
+		cancel()
+		return nil
+	}
+	c.stripe(key).flights[key] = fl
+	return fl
+}
+
+// run runs fl's fill and answers its waiters: each gets a file of its own,
+// opened before the entry enters the index, where eviction may remove it.
+// Once fl is done, every waiter left in it gets an answer: fail sends it at
+// once, run after the lock is released.
+func (c *Cache) run(fl *flight, fill FillFunc) {
+	defer fl.cancel()
+	stopOnClose := context.AfterFunc(c.ctx, fl.cancel)
+	defer stopOnClose()
+	e, err := c.fill(fl.ctx, fl.key, fill)
+
+	s := c.stripe(fl.key)
+	s.mu.Lock()
+	if fl.done { // deleted or abandoned: no one to answer, nothing to keep
+		s.mu.Unlock()
+		if e != nil {
+			e.removeFiles()
+		}
+		return
+	}
+	delete(s.flights, fl.key)
+	if c.ctx.Err() != nil { // Close ended the fill, or came before its insertion
+		fl.fail(errClosed())
+		s.mu.Unlock()
+		if e != nil {
+			e.removeFiles()
+		}
+		return
+	}
+	if err != nil {
+		c.fillErrors.Add(1)
+		fl.fail(fmt.Errorf("fill %s: %w", fl.key, err))
+		s.mu.Unlock()
+		return
+	}
+	c.fills.Add(1)
+	answers := make(map[*waiter]result, len(fl.waiters))
+	for w := range fl.waiters {
+		f, err := os.Open(e.path)
+		if err != nil {
+			answers[w] = result{err: fmt.Errorf("open filled %s: %w", fl.key, err)}
+			continue
+		}
+		answers[w] = result{blob: &Blob{File: f, Meta: e.meta}}
+	}
+	fl.waiters, fl.done = nil, true
+	keep := uint64(e.weight) <= c.maxWeight
+	if keep {
+		c.bytes.Add(e.meta.Size)
+		c.idx.Set(fl.key, e)
+	}
+	s.mu.Unlock()
+	if keep {
+		c.settle() // evict now, not on the index's next maintenance
+	} else {
+		e.removeFiles()
+	}
+	// Answered last, so disk usage is back within the bound when Get returns.
+	for w, r := range answers {
+		w.ch <- r
+	}
+}
