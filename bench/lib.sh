@@ -120,3 +120,47 @@ stop_and_remove() {
 	done
 	return 0
 }
+
+# render_template SRC DST NAME=VALUE... copies SRC to DST with every @NAME@
+# replaced by VALUE (VALUE must not hold a '|').
+render_template() {
+	local src=$1 dst=$2 kv args=()
+	shift 2
+	for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+	sed "${args[@]}" "$src" >"$dst"
+	! grep -q '@[A-Z_]*@' "$dst" || die "$dst: a placeholder was left: $(grep -o '@[A-Z_]*@' "$dst" | head -1)"
+}
+
+# start_nginx_conf DIR PORT starts nginx with the config DIR/nginx.conf
+# (daemon off, its pid and temp files under DIR; the caller wrote it), adds it
+# to PIDS and waits for 127.0.0.1:PORT. NGX_PIDS is then nginx's master and
+# workers, comma-separated.
+start_nginx_conf() {
+	local dir=$1 port=$2
+	mkdir -p "$dir/tmp"
+	nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_port "$port"
+	NGX_PIDS=$(
+		echo -n "$pid"
+		pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n'
+	)
+}
+
+# start_varnish DIR PORT VCL STORAGE starts varnishd in the foreground (-F)
+# as a cache on 127.0.0.1:PORT with the VCL file VCL and storage STORAGE (e.g.
+# malloc,1G), its working directory (-n: shared memory log, compiled VCL)
+# DIR, adds its manager to PIDS and waits for the port. It runs as the user
+# that starts it (-j none): as root, the default unix jail would switch to the
+# users varnish and vcache, which cannot enter a private (0700) work
+# directory. No management port (-T none); varnishstat -n DIR reads counters.
+start_varnish() {
+	local dir=$1 port=$2 vcl=$3 storage=$4
+	mkdir -p "$dir"
+	varnishd -C -n "$dir" -j none -f "$vcl" >/dev/null 2>"$dir/vcc.log" || die "varnishd rejects $vcl: $(tail -5 "$dir/vcc.log")"
+	varnishd -F -n "$dir" -j none -a "127.0.0.1:$port" -T none -f "$vcl" -s "$storage" >"$dir/varnishd.log" 2>&1 &
+	PIDS+=("$!")
+	wait_port "$port"
+}
