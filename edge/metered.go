@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"mediagate/api"
 )
@@ -69,15 +70,25 @@ func (mw *meteredWriter) Write(p []byte) (int, error) {
 	return k, err
 }
 
-// ReadFrom keeps sendfile(2): http.ServeContent copies the file through an
-// io.LimitedReader, which is sent in chunks of meterChunk, each a
-// LimitedReader over the file itself, as the connection's sendfile wants.
+// smallBody is the largest body copied through the response's buffer rather
+// than sent with sendfile(2): it then leaves with the head in one write,
+// where sendfile would cost a write of the head and a sendfile of the body.
+const smallBody = 32 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
+
+// ReadFrom keeps sendfile(2) for all but small bodies: http.ServeContent
+// copies the file through an io.LimitedReader, which is sent in chunks of
+// meterChunk, each a LimitedReader over the file itself, as the
+// connection's sendfile wants.
 func (mw *meteredWriter) ReadFrom(src io.Reader) (int64, error) {
 	rf, ok := mw.ResponseWriter.(io.ReaderFrom)
-	if mw.refused || mw.t == nil || !ok {
-		return io.Copy(struct{ io.Writer }{mw}, src)
-	}
 	outer, _ := src.(*io.LimitedReader)
+	if mw.refused || mw.t == nil || !ok || (outer != nil && outer.N <= smallBody) {
+		buf := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(buf)
+		return io.CopyBuffer(struct{ io.Writer }{mw}, src, *buf)
+	}
 	var total int64
 	for {
 		c := min(int64(meterChunk), mw.t.left)

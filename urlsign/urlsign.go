@@ -12,9 +12,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mediagate"
@@ -55,6 +57,7 @@ type Grant struct {
 type Signer struct {
 	node string
 	key  []byte
+	macs sync.Pool // of hash.Hash: HMAC-SHA256 keyed with key, reset before use
 }
 
 // NodeKey derives the signing key of node from the master secret.
@@ -81,7 +84,7 @@ func (s *Signer) Node() string { return s.node }
 // Query returns the query string that grants g, signed.
 func (s *Signer) Query(g Grant) string {
 	q := grantValues(g, s.node)
-	q.Set(paramSig, s.sign(g))
+	q.Set(paramSig, hex.EncodeToString(s.sign(g)))
 	return q.Encode()
 }
 
@@ -109,8 +112,7 @@ func (s *Signer) Verify(method, key string, query url.Values, now time.Time) (Gr
 	if node != s.node {
 		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL was signed for another node")
 	}
-	want, _ := hex.DecodeString(s.sign(g))
-	if !hmac.Equal(sig, want) {
+	if !hmac.Equal(sig, s.sign(g)) {
 		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL signature does not match")
 	}
 	if !now.Before(g.Expires) {
@@ -119,20 +121,38 @@ func (s *Signer) Verify(method, key string, query url.Values, now time.Time) (Gr
 	return g, nil
 }
 
-func (s *Signer) sign(g Grant) string {
-	m := hmac.New(sha256.New, s.key)
+func (s *Signer) sign(g Grant) []byte {
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.key)
+	}
+	defer s.macs.Put(m)
+	m.Reset()
 	// Every field is escaped and newline-terminated, so no two grants share a
 	// canonical form.
-	for _, f := range []string{
-		signedVersion, s.node, g.Method, g.Key,
-		strconv.FormatInt(g.Expires.Unix(), 10), strconv.FormatInt(g.MaxSize, 10),
-		g.ContentType, g.UploadID, strconv.Itoa(g.Part), g.Filename, g.AccountID,
-		strconv.FormatInt(g.Offset, 10), strconv.FormatInt(g.Length, 10),
-	} {
+	var buf [24]byte
+	field := func(f string) {
 		m.Write([]byte(url.QueryEscape(f)))
 		m.Write([]byte{'\n'})
 	}
-	return hex.EncodeToString(m.Sum(nil))
+	num := func(n int64) {
+		m.Write(strconv.AppendInt(buf[:0], n, 10))
+		m.Write([]byte{'\n'})
+	}
+	field(signedVersion)
+	field(s.node)
+	field(g.Method)
+	field(g.Key)
+	num(g.Expires.Unix())
+	num(g.MaxSize)
+	field(g.ContentType)
+	field(g.UploadID)
+	num(int64(g.Part))
+	field(g.Filename)
+	field(g.AccountID)
+	num(g.Offset)
+	num(g.Length)
+	return m.Sum(nil)
 }
 
 func grantValues(g Grant, node string) url.Values {
