@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,12 +92,15 @@ func startCluster(t *testing.T, n int, flags ...string) *cluster {
 		})
 		c.nodes = append(c.nodes, nd)
 	}
+	servingRE := regexp.MustCompile(`mediagate: serving on `)
 	for _, nd := range c.nodes {
 		waitReady(t, nd)
 	}
-	// Exactly one node made the admin account on the new database.
+	// Exactly one node made the admin account on the new database. Output
+	// is copied from a pipe and may trail /readyz: each node's is read once
+	// it has printed its last start-up line, which follows the key.
 	for _, nd := range c.nodes {
-		out := nd.out.String()
+		out := waitOutput(t, nd, servingRE)
 		if i := strings.Index(out, "Admin API key (shown only now, keep it safe): "); i >= 0 {
 			if c.adminKey != "" {
 				t.Fatal("two nodes bootstrapped the same database")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,11 +111,9 @@ func TestJobsWithWorker(t *testing.T) {
 		"--rate-read", "10000/1s,10000", "--rate-write", "10000/1s,10000", "--rate-account", "10000/1s,10000"}, writeJobsConfig(t)...)...)
 	srv.url = "http://" + addr
 	waitReady(t, srv)
-	adminKey := ""
-	if i := strings.Index(srv.out.String(), "keep it safe): "); i >= 0 {
-		rest := srv.out.String()[i+len("keep it safe): "):]
-		adminKey = strings.TrimSpace(rest[:strings.IndexByte(rest, '\n')])
-	}
+	out := waitOutput(t, srv, regexp.MustCompile(`keep it safe\): \S+\n`))
+	rest := out[strings.Index(out, "keep it safe): ")+len("keep it safe): "):]
+	adminKey := strings.TrimSpace(rest[:strings.IndexByte(rest, '\n')])
 	jobsScenario(t, &cluster{nodes: []*node{srv}, adminKey: adminKey, dataDir: filepath.Join(dir, "data")})
 }
 
