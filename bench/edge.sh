@@ -112,6 +112,12 @@ log "generating $OBJECTS × 1 KiB and $LARGE × 1 MiB objects ..."
 mkdir -p "$WORK/files/small" "$WORK/files/large"
 head -c $((OBJECTS * SMALL_SIZE)) /dev/urandom | split -b "$SMALL_SIZE" -a 7 -d - "$WORK/files/small/s"
 head -c $((LARGE * LARGE_SIZE)) /dev/urandom | split -b "$LARGE_SIZE" -a 7 -d - "$WORK/files/large/l"
+# Random bytes now and then start with a known magic number (zlib's is two
+# bytes) and would be sniffed as that type: each file starts with 8 bytes of
+# no type instead.
+for f in "$WORK"/files/small/s* "$WORK"/files/large/l*; do
+	printf '\0MGBENCH' | dd of="$f" bs=8 count=1 conv=notrunc status=none
+done
 
 ORIGIN_PORT=$(free_port)
 ORIGIN=http://127.0.0.1:$ORIGIN_PORT

@@ -42,6 +42,7 @@ type CacheStats struct {
 	Entries    int64
 	Bytes      int64
 	Corrupt    int64 // entries found on disk whose bytes no longer match their Meta
+	MemBytes   int64 // bytes of small blobs kept in memory as well
 }
 
 // Cache is a size-bounded disk cache of immutable blobs: the store of
@@ -90,6 +91,8 @@ type Cache struct {
 
 	hits, misses, fills, fillErrors, coalesced atomic.Int64
 	evictions, deletes, bytes, corrupt         atomic.Int64
+
+	memMax, memUsed atomic.Int64 // small blobs kept in memory (KeepInMemory)
 }
 
 // entry is the index's value: a blob on disk.
@@ -104,6 +107,12 @@ type entry struct {
 	vonce    sync.Once     // starts check
 	vdone    chan struct{} // closed when check ends
 	vgood    bool          // check's verdict, written before vdone closes
+
+	// mem holds the bytes of a small blob once read for a hit, within the
+	// cache's memory budget; gone is set when the entry leaves the index,
+	// after which mem is given up.
+	mem  atomic.Pointer[[]byte]
+	gone atomic.Bool
 }
 
 // stripe holds the fills in flight of the keys that hash to it. Its lock
@@ -157,14 +166,20 @@ func OpenCache(dir string, maxBytes int64) (*Cache, error) {
 
 // Blob is an open cached blob. The caller must Close it.
 type Blob struct {
-	File *os.File // the blob's bytes, exactly, from offset 0
+	File *os.File // the blob's bytes, exactly, from offset 0; nil when Data has them
+	Data []byte   // the bytes of a small blob kept in memory (KeepInMemory); read only
 	Meta Meta
 	Hit  bool // the bytes were on disk before Get was called
 }
 
 // Close closes the blob's file. The bytes stay readable through it even
 // after the entry is evicted or deleted.
-func (b *Blob) Close() error { return b.File.Close() }
+func (b *Blob) Close() error {
+	if b.File == nil {
+		return nil
+	}
+	return b.File.Close()
+}
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() CacheStats {
@@ -179,6 +194,7 @@ func (c *Cache) Stats() CacheStats {
 		Entries:    int64(c.idx.EstimatedSize()),
 		Bytes:      c.bytes.Load(),
 		Corrupt:    c.corrupt.Load(),
+		MemBytes:   c.memUsed.Load(),
 	}
 }
 

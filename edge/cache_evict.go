@@ -11,6 +11,8 @@ import (
 // Delete, drop), so it only counts and queues the entry's files for reap.
 func (c *Cache) removed(ev otter.DeletionEvent[string, *entry]) {
 	c.bytes.Add(-ev.Value.meta.Size)
+	ev.Value.gone.Store(true)
+	c.unkeep(ev.Value)
 	if ev.Cause.IsEviction() {
 		c.evictions.Add(1)
 	}
@@ -77,4 +79,31 @@ func (e *entry) removeFiles() {
 	// the next OpenCache removes.
 	os.Remove(e.path)
 	os.Remove(e.path + ".meta")
+}
+
+// MemBlobMax is the size up to which a blob may also be kept in memory.
+const MemBlobMax = 32 << 10
+
+// KeepInMemory lets the cache keep up to maxBytes of small blobs (at most
+// MemBlobMax each) in memory as well as on disk, read on their first hit:
+// a hit on one then costs no system call. 0 (the default) keeps none.
+func (c *Cache) KeepInMemory(maxBytes int64) { c.memMax.Store(max(maxBytes, 0)) }
+
+// keep holds data as e's bytes in memory, unless another hit did first or
+// e left the index meanwhile.
+func (c *Cache) keep(e *entry, data []byte) {
+	if !e.mem.CompareAndSwap(nil, &data) {
+		return
+	}
+	c.memUsed.Add(int64(len(data)))
+	if e.gone.Load() {
+		c.unkeep(e)
+	}
+}
+
+// unkeep gives up e's bytes in memory, if it holds them.
+func (c *Cache) unkeep(e *entry) {
+	if d := e.mem.Swap(nil); d != nil {
+		c.memUsed.Add(-int64(len(*d)))
+	}
 }

@@ -61,6 +61,17 @@ func (c *Cache) lookup(ctx context.Context, key string) (*Blob, error) {
 			return nil, err
 		}
 	}
+	if d := e.mem.Load(); d != nil {
+		c.hits.Add(1)
+		return &Blob{Data: *d, Meta: e.meta, Hit: true}, nil
+	}
+	if e.meta.Size <= MemBlobMax && c.memUsed.Load()+e.meta.Size <= c.memMax.Load() {
+		if data, err := os.ReadFile(e.path); err == nil && int64(len(data)) == e.meta.Size {
+			c.keep(e, data)
+			c.hits.Add(1)
+			return &Blob{Data: data, Meta: e.meta, Hit: true}, nil
+		}
+	}
 	f, err := os.Open(e.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Evicted since, or removed behind the cache's back.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -80,7 +81,10 @@ func getBlob(t *testing.T, c *Cache, o testBlob, calls *atomic.Int64) bool {
 func checkBlob(t *testing.T, b *Blob, o testBlob) {
 	t.Helper()
 	defer b.Close()
-	got, err := io.ReadAll(b.File)
+	got, err := b.Data, error(nil)
+	if b.File != nil {
+		got, err = io.ReadAll(b.File)
+	}
 	if err != nil {
 		t.Fatalf("read %q: %v", o.key, err)
 	}
@@ -276,5 +280,42 @@ func TestCacheMismatch(t *testing.T) {
 				t.Fatalf("%d files left in tmp/, want 0", len(tmp))
 			}
 		})
+	}
+}
+
+func TestCacheKeepInMemory(t *testing.T) {
+	c := newTestCache(t, t.TempDir(), 1<<20)
+	c.KeepInMemory(3 << 10) // room for three 1 KiB blobs
+	var calls atomic.Int64
+	var blobs []testBlob
+	for i := range 5 {
+		o := newTestBlob(fmt.Sprintf("k%d", i), 1<<10)
+		blobs = append(blobs, o)
+		getBlob(t, c, o, &calls) // the fill: from disk
+		b, err := c.Get(t.Context(), o.key, o.fill(&calls))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inMemory := b.Data != nil
+		checkBlob(t, b, o)
+		if want := i < 3; inMemory != want {
+			t.Fatalf("blob %d in memory=%v, want %v (budget of three)", i, inMemory, want)
+		}
+	}
+	big := newTestBlob("big", MemBlobMax+1)
+	getBlob(t, c, big, &calls)
+	if b, _ := c.Get(t.Context(), big.key, big.fill(&calls)); b.Data != nil {
+		t.Fatal("a blob over MemBlobMax was kept in memory")
+	}
+	if got := c.Stats().MemBytes; got != 3<<10 {
+		t.Fatalf("MemBytes=%d, want %d", got, 3<<10)
+	}
+	// A deleted blob gives its memory back, and another takes it.
+	c.Delete(blobs[0].key)
+	if got := c.Stats().MemBytes; got != 2<<10 {
+		t.Fatalf("MemBytes after a Delete=%d, want %d", got, 2<<10)
+	}
+	if b, _ := c.Get(t.Context(), blobs[3].key, blobs[3].fill(&calls)); b.Data == nil {
+		t.Fatal("the room a deleted blob left was not used")
 	}
 }

@@ -53,8 +53,12 @@ type Config struct {
 	Key       string // an API key of scope edge
 	CacheDir  string
 	CacheSize int64 // bytes
-	Region    string
-	PublicURL string // how clients reach this edge; download URLs point here
+	// MemoryCache is how many bytes of small objects (up to MemBlobMax)
+	// are kept in memory as well, for hits with no system call but the
+	// answer's.
+	MemoryCache int64
+	Region      string
+	PublicURL   string // how clients reach this edge; download URLs point here
 
 	LeaseBytes     int64         // bytes asked for per lease
 	LeaseIdle      time.Duration // an unused lease is given back after this
@@ -66,7 +70,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults of `mediagate edge`.
 func DefaultConfig() Config {
-	return Config{CacheSize: 10 << 30, LeaseBytes: 256 << 20, LeaseIdle: 10 * time.Second, KeyCacheTTL: 5 * time.Second,
+	return Config{CacheSize: 10 << 30, MemoryCache: 256 << 20, LeaseBytes: 256 << 20, LeaseIdle: 10 * time.Second, KeyCacheTTL: 5 * time.Second,
 		FeedInterval: time.Second, ReportInterval: time.Second}
 }
 
@@ -105,6 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if n.cache, err = OpenCache(filepath.Join(cfg.CacheDir, "cache"), cfg.CacheSize); err != nil {
 		return nil, err
 	}
+	n.cache.KeepInMemory(cfg.MemoryCache)
 	b, left, err := openBook(filepath.Join(cfg.CacheDir, "leases"))
 	if err != nil {
 		n.cache.Close()

@@ -46,6 +46,7 @@ func newMetrics(n *Node) *metrics {
 		stat("mediagate_edge_cache_corrupt_total", "Cached files that failed verification.", prometheus.CounterValue, func(s CacheStats) int64 { return s.Corrupt }),
 		stat("mediagate_edge_cache_objects", "Objects in the cache.", prometheus.GaugeValue, func(s CacheStats) int64 { return s.Entries }),
 		stat("mediagate_edge_cache_bytes", "Bytes in the cache.", prometheus.GaugeValue, func(s CacheStats) int64 { return s.Bytes }),
+		stat("mediagate_edge_cache_memory_bytes", "Bytes of small objects kept in memory as well.", prometheus.GaugeValue, func(s CacheStats) int64 { return s.MemBytes }),
 		gauge("mediagate_edge_lease_balance_bytes", "Bytes the open credit leases can still serve.", func() float64 { return float64(n.meter.balance()) }),
 		gauge("mediagate_edge_lease_draws", "Leases drawn from the origin.", func() float64 { return float64(n.meter.draws.Load()) }),
 		gauge("mediagate_edge_lease_refusals", "Draws the origin refused for want of credit.", func() float64 { return float64(n.meter.refusals.Load()) }),

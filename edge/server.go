@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,14 +75,20 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 		n.metrics.misses.Inc()
 	}
 	size := b.Meta.Size
-	var content io.ReadSeeker = b.File
+	var content interface {
+		io.ReadSeeker
+		io.ReaderAt
+	} = b.File
+	if b.Data != nil {
+		content = bytes.NewReader(b.Data)
+	}
 	etag := `"` + b.Meta.SHA256 + `"`
 	if d.n > 0 {
 		if d.off+d.n > size {
 			api.WriteError(w, r, fmt.Errorf("serve range %d+%d of %s: it has %d bytes", d.off, d.n, d.key, size))
 			return
 		}
-		content, size = io.NewSectionReader(b.File, d.off, d.n), d.n
+		content, size = io.NewSectionReader(content, d.off, d.n), d.n
 		etag = fmt.Sprintf(`"%s-%x-%x"`, b.Meta.SHA256, d.off, d.n)
 	}
 	h := w.Header()

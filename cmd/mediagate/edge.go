@@ -25,6 +25,8 @@ func runEdge(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.CacheDir, "cache-dir", e.getenv("MEDIAGATE_CACHE_DIR"), "directory of the cache, the lease book and the feed cursor (env MEDIAGATE_CACHE_DIR)")
 	cacheSize := byteSize(ed.size("MEDIAGATE_CACHE_SIZE", cfg.CacheSize))
 	fs.Var(&cacheSize, "cache-size", "most bytes the cache holds, e.g. 50GiB (env MEDIAGATE_CACHE_SIZE)")
+	memCache := byteSize(cfg.MemoryCache)
+	fs.Var(&memCache, "memory-cache", "bytes of small objects (up to 32 KiB) also kept in memory, e.g. 256MiB; 0: none")
 	fs.StringVar(&cfg.Region, "region", e.getenv("MEDIAGATE_REGION"), "the region this edge serves; the origin sends clients of it here (env MEDIAGATE_REGION)")
 	listen := fs.String("listen", e.envOr("MEDIAGATE_LISTEN", "127.0.0.1:8081"), "address to listen on (env MEDIAGATE_LISTEN)")
 	fs.StringVar(&cfg.PublicURL, "public-url", e.getenv("MEDIAGATE_PUBLIC_URL"), "base URL clients reach this edge at (default http://LISTEN) (env MEDIAGATE_PUBLIC_URL)")
@@ -43,7 +45,7 @@ func runEdge(ctx context.Context, e *env, args []string) error {
 	if len(rest) > 0 {
 		return usageError("edge takes no arguments, got %q", rest)
 	}
-	cfg.CacheSize, cfg.LeaseBytes = int64(cacheSize), int64(leaseSize)
+	cfg.CacheSize, cfg.LeaseBytes, cfg.MemoryCache = int64(cacheSize), int64(leaseSize), int64(memCache)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
