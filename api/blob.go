@@ -31,7 +31,7 @@ type blobs struct {
 func handleBlobPut(b *blobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
-		g, err := b.signer.Verify(http.MethodPut, key, r.URL.Query(), b.now())
+		g, err := b.signer.VerifyQuery(http.MethodPut, key, r.URL.RawQuery, b.now())
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -116,7 +116,7 @@ func handleBlobGet(b *blobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
 		query := r.URL.Query()
-		g, err := b.signer.Verify(r.Method, key, query, b.now())
+		g, err := b.signer.VerifyQuery(r.Method, key, r.URL.RawQuery, b.now())
 		if err != nil {
 			writeError(w, r, err)
 			return

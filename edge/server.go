@@ -19,7 +19,7 @@ import (
 func (n *Node) handleBlob(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	now := n.now()
-	g, err := n.signer.Verify(r.Method, key, r.URL.Query(), now)
+	g, err := n.signer.VerifyQuery(r.Method, key, r.URL.RawQuery, now)
 	if err == nil && g.AccountID == "" {
 		err = mediagate.Errorf(mediagate.EFORBIDDEN, "this URL names no account to charge")
 	}
@@ -102,14 +102,18 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 	h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
 	h.Set("X-Cache", map[bool]string{true: "HIT", false: "MISS"}[b.Hit])
 	if d.filename != "" {
-		h.Set("Content-Disposition", api.ContentDisposition(ct, d.filename, r.URL.Query().Has("download")))
+		h.Set("Content-Disposition", api.ContentDisposition(ct, d.filename, strings.Contains(r.URL.RawQuery, "download") && r.URL.Query().Has("download")))
 	}
 	if strings.Contains(r.Header.Get("Range"), ",") {
 		// Several ranges are answered whole: a multipart body's length
 		// is not what its ranges add up to, and it is charged by length.
 		r.Header.Del("Range")
 	}
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(size>>20)*time.Second))
+	if size > 16<<20 {
+		// A large download may take long: a minute plus 1 MiB/s (the
+		// server's own deadline, a minute, covers the rest).
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(size>>20)*time.Second))
+	}
 	mw := &meteredWriter{ResponseWriter: w, r: r, reserve: func(need int64) (*ticket, error) {
 		return n.meter.reserve(r.Context(), d.account, need)
 	}}

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,18 +99,29 @@ func (s *Signer) URL(base string, g Grant) string {
 // It answers EFORBIDDEN for a missing, malformed or altered signature, a URL
 // for another node or another method, and an expired URL.
 func (s *Signer) Verify(method, key string, query url.Values, now time.Time) (Grant, error) {
+	return s.VerifyQuery(method, key, query.Encode(), now)
+}
+
+// VerifyQuery is Verify of a raw (still escaped) query, as a request
+// carries it: it reads only the signed URL's parameters, with no map of
+// them, since it runs for every download an edge serves.
+func (s *Signer) VerifyQuery(method, key, rawQuery string, now time.Time) (Grant, error) {
 	if method == "HEAD" {
 		method = "GET"
 	}
-	g, node, err := parseGrant(method, key, query)
+	q, err := parseParams(rawQuery)
 	if err != nil {
 		return Grant{}, err
 	}
-	sig, err := hex.DecodeString(query.Get(paramSig))
+	g, err := parseGrant(method, key, q)
+	if err != nil {
+		return Grant{}, err
+	}
+	sig, err := hex.DecodeString(q.get(paramSig))
 	if err != nil || len(sig) != sha256.Size {
 		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "missing or malformed URL signature")
 	}
-	if node != s.node {
+	if q.get(paramNode) != s.node {
 		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL was signed for another node")
 	}
 	if !hmac.Equal(sig, s.sign(g)) {
@@ -119,6 +131,59 @@ func (s *Signer) Verify(method, key string, query url.Values, now time.Time) (Gr
 		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "URL expired at %s", g.Expires.UTC().Format(time.RFC3339))
 	}
 	return g, nil
+}
+
+// params are the values of a signed URL's parameters, by their index in
+// paramNames.
+type params [len(paramNames)]string
+
+var paramNames = [...]string{paramExpires, paramMax, paramType, paramUpload, paramPart, paramName, paramAccount, paramRange, paramNode, paramSig}
+
+func (p *params) get(name string) string {
+	for i, n := range paramNames {
+		if n == name {
+			return p[i]
+		}
+	}
+	return ""
+}
+
+// parseParams reads the signed URL's parameters from a raw query; other
+// parameters are skipped. A parameter given twice, or one that does not
+// unescape, is EFORBIDDEN.
+func parseParams(raw string) (*params, error) {
+	var p params
+	var seen [len(paramNames)]bool
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "X-Mg-") {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil || !strings.HasPrefix(k, "X-Mg-") {
+				continue
+			}
+		}
+		i := slices.Index(paramNames[:], k)
+		if i < 0 {
+			continue
+		}
+		if seen[i] {
+			return nil, mediagate.Errorf(mediagate.EFORBIDDEN, "malformed signed URL: repeated %s", k)
+		}
+		seen[i] = true
+		if strings.ContainsAny(v, "%+") {
+			var err error
+			if v, err = url.QueryUnescape(v); err != nil {
+				return nil, mediagate.Errorf(mediagate.EFORBIDDEN, "malformed signed URL: %s does not unescape", k)
+			}
+		}
+		p[i] = v
+	}
+	return &p, nil
 }
 
 func (s *Signer) sign(g Grant) []byte {
@@ -180,28 +245,23 @@ func grantValues(g Grant, node string) url.Values {
 	return q
 }
 
-func parseGrant(method, key string, q url.Values) (Grant, string, error) {
-	bad := func(what string) (Grant, string, error) {
-		return Grant{}, "", mediagate.Errorf(mediagate.EFORBIDDEN, "malformed signed URL: %s", what)
+func parseGrant(method, key string, q *params) (Grant, error) {
+	bad := func(what string) (Grant, error) {
+		return Grant{}, mediagate.Errorf(mediagate.EFORBIDDEN, "malformed signed URL: %s", what)
 	}
-	for k, v := range q {
-		if len(v) != 1 && strings.HasPrefix(k, "X-Mg-") {
-			return bad("repeated " + k)
-		}
-	}
-	g := Grant{Method: method, Key: key, ContentType: q.Get(paramType), UploadID: q.Get(paramUpload),
-		Filename: q.Get(paramName), AccountID: q.Get(paramAccount)}
-	exp, err := strconv.ParseInt(q.Get(paramExpires), 10, 64)
+	g := Grant{Method: method, Key: key, ContentType: q.get(paramType), UploadID: q.get(paramUpload),
+		Filename: q.get(paramName), AccountID: q.get(paramAccount)}
+	exp, err := strconv.ParseInt(q.get(paramExpires), 10, 64)
 	if err != nil || exp <= 0 {
 		return bad("expiry")
 	}
 	g.Expires = time.Unix(exp, 0)
-	if v := q.Get(paramMax); v != "" {
+	if v := q.get(paramMax); v != "" {
 		if g.MaxSize, err = strconv.ParseInt(v, 10, 64); err != nil || g.MaxSize <= 0 {
 			return bad("max size")
 		}
 	}
-	if v := q.Get(paramRange); v != "" {
+	if v := q.get(paramRange); v != "" {
 		first, last, ok := strings.Cut(v, "-")
 		a, err1 := strconv.ParseInt(first, 10, 64)
 		b, err2 := strconv.ParseInt(last, 10, 64)
@@ -210,10 +270,10 @@ func parseGrant(method, key string, q url.Values) (Grant, string, error) {
 		}
 		g.Offset, g.Length = a, b-a+1
 	}
-	if v := q.Get(paramPart); v != "" {
+	if v := q.get(paramPart); v != "" {
 		if g.Part, err = strconv.Atoi(v); err != nil || g.Part <= 0 {
 			return bad("part number")
 		}
 	}
-	return g, q.Get(paramNode), nil
+	return g, nil
 }

@@ -149,3 +149,27 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyQuery(t *testing.T) {
+	s := urlsign.New(master, "origin")
+	g := urlsign.Grant{Method: "GET", Key: "k", Expires: now.Add(time.Hour), Filename: "a b&c=d.png", AccountID: "acct_1"}
+	raw := s.Query(g)
+	// Other parameters anywhere, and the signed ones in any order, verify.
+	q := signed(t, s, g)
+	for _, rq := range []string{raw, "download=1&" + raw + "&x=%zz", "X-Mg-Name=" + url.QueryEscape(g.Filename) + "&" + strings.Replace(q.Encode(), "X-Mg-Name=a+b%26c%3Dd.png&", "", 1)} {
+		got, err := s.VerifyQuery("GET", "k", rq, now)
+		if err != nil || got.Filename != g.Filename {
+			t.Fatalf("VerifyQuery(%q)=%+v, %v; want the grant", rq, got, err)
+		}
+	}
+	for _, rq := range []string{
+		raw + "&X-Mg-Account=acct_2",                           // repeated
+		raw + "&X%2DMg%2DAccount=acct_2",                       // repeated, escaped name
+		strings.Replace(raw, "acct_1", "acct_2", 1),            // altered
+		strings.Replace(raw, "X-Mg-Name=", "X-Mg-Name=%zz", 1), // does not unescape
+	} {
+		if _, err := s.VerifyQuery("GET", "k", rq, now); mediagate.ErrorCode(err) != mediagate.EFORBIDDEN {
+			t.Fatalf("VerifyQuery(%q)=%v, want %s", rq, err, mediagate.EFORBIDDEN)
+		}
+	}
+}
