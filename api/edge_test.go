@@ -109,7 +109,9 @@ func TestEdgeLeasesChargeWhatIsUsed(t *testing.T) {
 
 	// Usage, then a report that closes it: exactly the bytes used.
 	used := int64(3<<20 + 12345)
-	var rep struct{ Leases []struct{ ID, State, Code string } }
+	var rep struct {
+		Leases []struct{ ID, State, Code string }
+	}
 	s.do(t, "POST", "/v1/edge/report", ek, map[string]any{"leases": []map[string]any{{"id": l.ID, "used": used - 5}}}).status(t, 200).json(t, &rep)
 	if rep.Leases[0].State != "open" {
 		t.Fatalf("report=%+v, want the lease open", rep)

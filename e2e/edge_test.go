@@ -58,7 +58,28 @@ func TestEdge(t *testing.T) {
 	t.Run("Deletion", func(t *testing.T) { testEdgeDeletion(t, s) })
 	t.Run("Refusals", func(t *testing.T) { testEdgeRefusals(t, s) })
 	t.Run("ExactCredit", func(t *testing.T) { testEdgeExactCredit(t, s) })
-	t.Run("KillMidStream", func(t *testing.T) { testEdgeKillMidStream(t, s) }) // last: it restarts the eu edge
+	t.Run("KillMidStream", func(t *testing.T) { testEdgeKillMidStream(t, s) }) // it restarts the eu edge
+	t.Run("OriginDown", func(t *testing.T) { testEdgeOriginDown(t, s) })       // last: it kills the origin
+}
+
+// testEdgeOriginDown: with the origin gone, an edge still serves what it
+// has cached (stale if error: nothing cached needs revalidating) from the
+// lease it holds, and answers a miss 503 with a problem body.
+func testEdgeOriginDown(t *testing.T, s *edgeSite) {
+	served := s.served
+	if served.token == "" {
+		t.Skip("needs the objects of Serve")
+	}
+	cached := edgeURL(t, s, served.token, served.ids[1], "us") // ids[0] was deleted
+	fresh := uploadBytes(t, served.token, s.origin.url, "never-fetched.bin", randomBytes(2048, 99))
+	missed := edgeURL(t, s, served.token, fresh.ID, "us")
+	getFrom(t, cached, "HIT", served.data[1]) // and draws a lease while the origin is up
+	s.origin.kill()
+	getFrom(t, cached, "HIT", served.data[1])
+	resp, body := request(t, "GET", missed)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") {
+		t.Fatalf("a miss with the origin down: status %d, %s %q; want 503 and a problem", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
 }
 
 var (
