@@ -242,11 +242,11 @@ func (n *Node) Close() error {
 func (c Config) Check() error {
 	switch {
 	case c.Origin == "" || c.Key == "" || c.CacheDir == "" || c.Region == "" || c.PublicURL == "":
-		return mediagate.Errorf(mediagate.EINVALID, "an edge needs --origin, --key, --cache-dir, --region and a public URL")
+		return errors.New("an edge needs --origin, --key, --cache-dir, --region and a public URL")
 	case !strings.HasPrefix(c.Key, mediagate.KeySecretPrefix):
-		return mediagate.Errorf(mediagate.EINVALID, "--key must be an API key (%s…) with the edge scope", mediagate.KeySecretPrefix)
+		return fmt.Errorf("--key must be an API key (%s…) with the edge scope", mediagate.KeySecretPrefix)
 	case c.CacheSize <= 0 || c.LeaseBytes <= 0:
-		return mediagate.Errorf(mediagate.EINVALID, "--cache-size and --lease-size must be positive")
+		return errors.New("--cache-size and --lease-size must be positive")
 	}
 	return nil
 }
