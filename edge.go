@@ -57,25 +57,45 @@ type EdgeLease struct {
 // Cost is what Used bytes cost at the lease's price.
 func (l *EdgeLease) Cost() int64 { return Cost(l.Used, l.PricePerMiB, MiB) }
 
-// Report applies an edge's report of used bytes at t to the lease, as
-// EdgeStore.ReportLease documents: stores load the lease, call Report and
-// save what it changed.
-func (l *EdgeLease) Report(used int64, closing bool, t time.Time) error {
+// LeaseReport is one report of an edge on one of its leases.
+type LeaseReport struct {
+	Used  int64     // bytes served from it so far
+	Close bool      // the edge is done with it
+	At    time.Time // when the origin got the report
+	// Renew moves an open lease's expiry to At+Renew, if that is later, but
+	// never past CreatedAt+MaxLife (its hold's life, less a margin): a lease
+	// lives while its edge reports it, so a long download keeps its lease.
+	Renew, MaxLife time.Duration
+}
+
+// Report applies an edge's report to the lease, as EdgeStore.ReportLease
+// documents: stores load the lease, call Report and save what it changed
+// (Used, State, ExpiresAt, UpdatedAt).
+func (l *EdgeLease) Report(r LeaseReport) error {
 	switch {
-	case used < 0 || used > l.Bytes:
-		return Errorf(EINVALID, "lease %s: %d bytes used of %d granted", l.ID, used, l.Bytes)
-	case l.State != LeaseOpen && used == l.Used:
+	case r.Used < 0 || r.Used > l.Bytes:
+		return Errorf(EINVALID, "lease %s: %d bytes used of %d granted", l.ID, r.Used, l.Bytes)
+	case l.State != LeaseOpen && r.Used == l.Used:
 		return nil // a repeated final report
 	case l.State != LeaseOpen:
 		return Errorf(ECONFLICT, "lease %s is %s with %d bytes used; it takes no other figure", l.ID, l.State, l.Used)
-	case !t.Before(l.ExpiresAt):
+	case !r.At.Before(l.ExpiresAt):
 		return Errorf(ECONFLICT, "lease %s expired at %s", l.ID, l.ExpiresAt.Format(time.RFC3339))
 	}
-	l.Used = max(l.Used, used)
-	if closing {
+	l.Used = max(l.Used, r.Used)
+	if r.Close {
 		l.State = LeaseClosed
 	}
-	l.UpdatedAt = t.UTC()
+	if r.Renew > 0 {
+		renewed := r.At.Add(r.Renew)
+		if limit := l.CreatedAt.Add(r.MaxLife); renewed.After(limit) {
+			renewed = limit
+		}
+		if renewed.After(l.ExpiresAt) {
+			l.ExpiresAt = renewed.UTC()
+		}
+	}
+	l.UpdatedAt = r.At.UTC()
 	return nil
 }
 
@@ -124,14 +144,14 @@ type EdgeStore interface {
 	Edges(ctx context.Context) ([]*Edge, error)
 	// CreateLease records a new open lease; its hold exists already.
 	CreateLease(ctx context.Context, l *EdgeLease) error
-	// ReportLease records used bytes of the edge's lease at t (used never
-	// decreases: a lower figure is ignored) and closes it if closing. An
-	// open lease past its ExpiresAt takes no more reports (ECONFLICT): its
-	// Used is what the sweeper charges. A closed or settled lease takes no more: reporting it again with the
+	// ReportLease records an edge's report on its lease (LeaseReport): the
+	// bytes used (never decreasing: a lower figure is ignored), a close, a
+	// renewal of its expiry. An open lease past its ExpiresAt takes no more
+	// reports (ECONFLICT): its Used is what the sweeper charges. A closed or settled lease takes no more: reporting it again with the
 	// same used is not an error (an edge may repeat a report it got no
 	// answer to), any other is ECONFLICT. EINVALID if used is negative or
 	// over the lease's Bytes; ENOTFOUND if the edge has no such lease.
-	ReportLease(ctx context.Context, edgeID, id string, used int64, closing bool, t time.Time) (*EdgeLease, error)
+	ReportLease(ctx context.Context, edgeID, id string, r LeaseReport) (*EdgeLease, error)
 	// UnsettledLeases returns at most limit leases to settle at t: closed
 	// ones, and open ones past their ExpiresAt (their edge is gone).
 	UnsettledLeases(ctx context.Context, t time.Time, limit int) ([]*EdgeLease, error)

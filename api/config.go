@@ -33,9 +33,9 @@ type Config struct {
 	// (as a load balancer or CDN sets it), for the choice of an edge;
 	// "" reads only the region parameter of a request.
 	RegionHeader string
-	// EdgeLeaseTTL is the life of an edge's credit lease: an edge that has
-	// not closed one by then is gone, and the sweeper charges the usage it
-	// last reported.
+	// EdgeLeaseTTL is the life of an edge's credit lease after the edge
+	// last reported it: an edge that has not reported or closed one by then
+	// is gone, and the sweeper charges the usage it last reported.
 	EdgeLeaseTTL time.Duration
 	// EdgeLive is how recently an edge must have reported to be sent
 	// clients; it reports every second.

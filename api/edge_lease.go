@@ -9,10 +9,11 @@ import (
 	"mediagate/apiv1"
 )
 
-// leaseHoldGrace is how much longer a lease's hold lives than the lease, so
-// that the sweeper settles an expired lease before the ledger releases its
-// hold.
-const leaseHoldGrace = time.Hour
+// leaseHoldGrace is how much longer a lease's hold lives than the lease
+// would unrenewed: reports renew a lease up to its hold's life less an hour
+// (so a download of up to about a day keeps its lease), and the sweeper
+// settles an expired lease before the ledger releases its hold.
+const leaseHoldGrace = 24 * time.Hour
 
 // handleEdgeLease draws download credit for an account: a ledger hold of
 // what the bytes granted cost, as many as wanted or as the account's
@@ -111,7 +112,8 @@ func handleEdgeReport(h *edgeAPI) http.Handler {
 // the bytes used are charged. A settle that fails is left to the sweeper.
 func (h *edgeAPI) report(ctx context.Context, edgeID string, u apiv1.EdgeLeaseUsage) apiv1.EdgeLeaseResult {
 	now := h.now()
-	l, err := h.store.ReportLease(ctx, edgeID, u.ID, u.Used, u.Close, now)
+	l, err := h.store.ReportLease(ctx, edgeID, u.ID, mediagate.LeaseReport{Used: u.Used, Close: u.Close, At: now,
+		Renew: h.cfg.EdgeLeaseTTL, MaxLife: h.cfg.EdgeLeaseTTL + leaseHoldGrace - time.Hour})
 	if err != nil {
 		return leaseProblem(ctx, u.ID, err)
 	}

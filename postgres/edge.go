@@ -63,9 +63,9 @@ func (db *DB) CreateLease(ctx context.Context, l *mediagate.EdgeLease) error {
 	return nil
 }
 
-// ReportLease records the lease's usage and closes it if closing, under
-// the lease row's lock.
-func (db *DB) ReportLease(ctx context.Context, edgeID, id string, used int64, closing bool, t time.Time) (*mediagate.EdgeLease, error) {
+// ReportLease records an edge's report on its lease, under the lease
+// row's lock.
+func (db *DB) ReportLease(ctx context.Context, edgeID, id string, r mediagate.LeaseReport) (*mediagate.EdgeLease, error) {
 	var l *mediagate.EdgeLease
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) (err error) {
 		l, err = scanLease(tx.QueryRow(ctx, `SELECT `+leaseColumns+` FROM edge_leases WHERE id = $1 AND edge_id = $2 FOR UPDATE`, id, edgeID))
@@ -74,11 +74,12 @@ func (db *DB) ReportLease(ctx context.Context, edgeID, id string, used int64, cl
 		} else if err != nil {
 			return fmt.Errorf("report lease %s: %w", id, err)
 		}
-		if err := l.Report(used, closing, us(t)); err != nil {
+		r.At = us(r.At)
+		if err := l.Report(r); err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, `UPDATE edge_leases SET used = $1, state = $2, updated_at = $3 WHERE id = $4`,
-			l.Used, l.State, l.UpdatedAt, id); err != nil {
+		if _, err = tx.Exec(ctx, `UPDATE edge_leases SET used = $1, state = $2, expires_at = $3, updated_at = $4 WHERE id = $5`,
+			l.Used, l.State, us(l.ExpiresAt), l.UpdatedAt, id); err != nil {
 			return fmt.Errorf("report lease %s: %w", id, err)
 		}
 		return nil

@@ -68,8 +68,8 @@ func (db *DB) CreateLease(ctx context.Context, l *mediagate.EdgeLease) error {
 	})
 }
 
-// ReportLease records the lease's usage and closes it if closing.
-func (db *DB) ReportLease(ctx context.Context, edgeID, id string, used int64, closing bool, t time.Time) (*mediagate.EdgeLease, error) {
+// ReportLease records an edge's report on its lease.
+func (db *DB) ReportLease(ctx context.Context, edgeID, id string, r mediagate.LeaseReport) (*mediagate.EdgeLease, error) {
 	var l *mediagate.EdgeLease
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
 		l, err = scanLease(tx.QueryRow(`SELECT `+leaseColumns+` FROM edge_leases WHERE id = ? AND edge_id = ?`, id, edgeID))
@@ -78,11 +78,11 @@ func (db *DB) ReportLease(ctx context.Context, edgeID, id string, used int64, cl
 		} else if err != nil {
 			return fmt.Errorf("report lease %s: %w", id, err)
 		}
-		if err := l.Report(used, closing, t); err != nil {
+		if err := l.Report(r); err != nil {
 			return err
 		}
-		_, err = tx.Exec(`UPDATE edge_leases SET used = ?, state = ?, updated_at = ? WHERE id = ?`,
-			l.Used, l.State, micros(l.UpdatedAt), id)
+		_, err = tx.Exec(`UPDATE edge_leases SET used = ?, state = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
+			l.Used, l.State, micros(l.ExpiresAt), micros(l.UpdatedAt), id)
 		if err != nil {
 			return fmt.Errorf("report lease %s: %w", id, err)
 		}

@@ -59,17 +59,17 @@ func testEdgeLeases(t *testing.T, s mediagate.Store) {
 	l := newLease(t, s, e, a.ID, 1000, time.Hour)
 	wantCode(t, s.CreateLease(ctx, l), mediagate.ECONFLICT, "CreateLease(again)")
 
-	got, err := s.ReportLease(ctx, e.ID, l.ID, 300, false, at(time.Minute))
+	got, err := s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 300, Close: false, At: at(time.Minute)})
 	must(t, err, "ReportLease")
 	check(t, "ReportLease", diff("Used", got.Used, int64(300)), diff("State", got.State, mediagate.LeaseOpen),
 		timeDiff("UpdatedAt", got.UpdatedAt, at(time.Minute)))
-	got, err = s.ReportLease(ctx, e.ID, l.ID, 200, false, at(2*time.Minute))
+	got, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 200, Close: false, At: at(2 * time.Minute)})
 	must(t, err, "ReportLease(lower)")
 	check(t, "ReportLease(lower)", diff("Used", got.Used, int64(300)))
 
-	_, err = s.ReportLease(ctx, e.ID, l.ID, 1001, false, at(2*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 1001, Close: false, At: at(2 * time.Minute)})
 	wantCode(t, err, mediagate.EINVALID, "ReportLease(over the grant)")
-	_, err = s.ReportLease(ctx, other.ID, l.ID, 400, false, at(2*time.Minute))
+	_, err = s.ReportLease(ctx, other.ID, l.ID, mediagate.LeaseReport{Used: 400, Close: false, At: at(2 * time.Minute)})
 	wantCode(t, err, mediagate.ENOTFOUND, "ReportLease(another edge's lease)")
 
 	// Nothing to settle while the lease is open and not expired.
@@ -79,22 +79,34 @@ func testEdgeLeases(t *testing.T, s mediagate.Store) {
 		t.Fatalf("UnsettledLeases with one open lease=%d leases, want 0", len(list))
 	}
 
-	got, err = s.ReportLease(ctx, e.ID, l.ID, 700, true, at(3*time.Minute))
+	got, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 700, Close: true, At: at(3 * time.Minute)})
 	must(t, err, "ReportLease(closing)")
 	check(t, "ReportLease(closing)", diff("Used", got.Used, int64(700)), diff("State", got.State, mediagate.LeaseClosed))
-	_, err = s.ReportLease(ctx, e.ID, l.ID, 700, true, at(4*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 700, Close: true, At: at(4 * time.Minute)})
 	must(t, err, "ReportLease(the final report again)")
-	_, err = s.ReportLease(ctx, e.ID, l.ID, 800, false, at(4*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 800, Close: false, At: at(4 * time.Minute)})
 	wantCode(t, err, mediagate.ECONFLICT, "ReportLease(closed, another figure)")
 
 	// An open lease takes no report once it has expired: the sweeper
 	// settles what it reported before.
 	dead := newLease(t, s, e, a.ID, 500, 10*time.Minute)
-	_, err = s.ReportLease(ctx, e.ID, dead.ID, 100, false, at(5*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, dead.ID, mediagate.LeaseReport{Used: 100, Close: false, At: at(5 * time.Minute)})
 	must(t, err, "ReportLease(dead, before expiry)")
-	_, err = s.ReportLease(ctx, e.ID, dead.ID, 200, true, at(10*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, dead.ID, mediagate.LeaseReport{Used: 200, Close: true, At: at(10 * time.Minute)})
 	wantCode(t, err, mediagate.ECONFLICT, "ReportLease(expired)")
 	live := newLease(t, s, e, a.ID, 500, 2*time.Hour)
+
+	// A report renews an open lease's expiry, up to its maximum life.
+	got, err = s.ReportLease(ctx, e.ID, live.ID, mediagate.LeaseReport{Used: 10, At: at(90 * time.Minute),
+		Renew: time.Hour, MaxLife: 3 * time.Hour})
+	must(t, err, "ReportLease(renew)")
+	check(t, "ReportLease(renew)", timeDiff("ExpiresAt", got.ExpiresAt, at(150*time.Minute)))
+	got, err = s.ReportLease(ctx, e.ID, live.ID, mediagate.LeaseReport{Used: 20, At: at(140 * time.Minute),
+		Renew: time.Hour, MaxLife: 3 * time.Hour})
+	must(t, err, "ReportLease(renew to the limit)")
+	check(t, "ReportLease(renew to the limit)", timeDiff("ExpiresAt", got.ExpiresAt, at(3*time.Hour)))
+	_, err = s.ReportLease(ctx, e.ID, live.ID, mediagate.LeaseReport{Used: 30, At: at(2*time.Hour + 30*time.Minute)})
+	must(t, err, "ReportLease(after the first expiry, renewed)")
 
 	list, err = s.UnsettledLeases(ctx, at(30*time.Minute), 10)
 	must(t, err, "UnsettledLeases")
@@ -112,7 +124,7 @@ func testEdgeLeases(t *testing.T, s mediagate.Store) {
 	if len(list) != 1 || list[0].ID != dead.ID {
 		t.Fatalf("UnsettledLeases after a settle=%v, want only %s", list, dead.ID)
 	}
-	_, err = s.ReportLease(ctx, e.ID, l.ID, 700, true, at(32*time.Minute))
+	_, err = s.ReportLease(ctx, e.ID, l.ID, mediagate.LeaseReport{Used: 700, Close: true, At: at(32 * time.Minute)})
 	must(t, err, "ReportLease(settled, the final report again)")
 }
 

@@ -42,7 +42,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	node := fs.String("node", e.envOr("MEDIAGATE_NODE", "origin"), "node name; its URL-signing key is derived from it (env MEDIAGATE_NODE)")
 	fs.DurationVar(&cfg.UploadTTL, "upload-ttl", ed.duration("MEDIAGATE_UPLOAD_TTL", cfg.UploadTTL), "how long a pending upload waits for its bytes (env MEDIAGATE_UPLOAD_TTL)")
 	fs.StringVar(&cfg.RegionHeader, "region-header", e.getenv("MEDIAGATE_REGION_HEADER"), "request header that tells a client's region, for sending it to an edge of that region (a request's region parameter wins); \"\": the parameter only (env MEDIAGATE_REGION_HEADER)")
-	fs.DurationVar(&cfg.EdgeLeaseTTL, "edge-lease-ttl", ed.duration("MEDIAGATE_EDGE_LEASE_TTL", cfg.EdgeLeaseTTL), "life of an edge's credit lease: a lease its edge has not closed by then is charged the usage the edge last reported (env MEDIAGATE_EDGE_LEASE_TTL)")
+	fs.DurationVar(&cfg.EdgeLeaseTTL, "edge-lease-ttl", ed.duration("MEDIAGATE_EDGE_LEASE_TTL", cfg.EdgeLeaseTTL), "life of an edge's credit lease after its edge last reported it: a lease not closed by then is charged the usage the edge last reported (env MEDIAGATE_EDGE_LEASE_TTL)")
 	fs.DurationVar(&cfg.KeyCacheTTL, "key-cache-ttl", ed.duration("MEDIAGATE_KEY_CACHE_TTL", cfg.KeyCacheTTL), "how long a node trusts an API key it looked up: a key revoked on another node or with the CLI is refused within this; 0 looks keys up on every request (env MEDIAGATE_KEY_CACHE_TTL)")
 	fs.Int64Var(&cfg.SignupCredit, "signup-credit", ed.int64("MEDIAGATE_SIGNUP_CREDIT", cfg.SignupCredit), "micro-credits a new account starts with (env MEDIAGATE_SIGNUP_CREDIT)")
 	maxSize := byteSize(ed.size("MEDIAGATE_MAX_OBJECT_SIZE", cfg.MaxObjectSize))
