@@ -35,8 +35,11 @@ func (m *meter) report(ctx context.Context) error {
 			a.cur, l.retired = nil, true
 			closing = append(closing, l)
 		}
+		// A lease is reported when it served since the last report, and
+		// always while a response uses it: each report renews it at the
+		// origin, so a long (or stalled) download keeps its lease.
 		for _, l := range append([]*lease{a.cur}, a.draining...) {
-			if l != nil && m.book.metered(l.slot) != l.reported {
+			if l != nil && (l.inflight > 0 || m.book.metered(l.slot) != l.reported) {
 				usages = append(usages, apiv1.EdgeLeaseUsage{ID: l.id, Used: m.book.metered(l.slot)})
 				sent = append(sent, l)
 			}
