@@ -164,17 +164,22 @@ func OpenCache(dir string, maxBytes int64) (*Cache, error) {
 	return c, nil
 }
 
-// Blob is an open cached blob. The caller must Close it.
+// Blob is an open cached blob. The caller must Close it. Exactly one of
+// File, Data and Stream is set.
 type Blob struct {
-	File *os.File // the blob's bytes, exactly, from offset 0; nil when Data has them
-	Data []byte   // the bytes of a small blob kept in memory (KeepInMemory); read only
-	Meta Meta
-	Hit  bool // the bytes were on disk before Get was called
+	File   *os.File // the blob's bytes, exactly, from offset 0, complete and checked
+	Data   []byte   // the bytes of a small blob kept in memory (KeepInMemory); read only
+	Stream *Stream  // the bytes of a fill in progress, as they arrive (see FillFunc)
+	Meta   Meta
+	Hit    bool // the bytes were on disk before Get was called
 }
 
-// Close closes the blob's file. The bytes stay readable through it even
-// after the entry is evicted or deleted.
+// Close closes the blob's file or stream. The bytes stay readable through
+// it even after the entry is evicted or deleted.
 func (b *Blob) Close() error {
+	if b.Stream != nil {
+		return b.Stream.Close()
+	}
 	if b.File == nil {
 		return nil
 	}

@@ -18,9 +18,9 @@ func TestCacheDeleteDuringFill(t *testing.T) {
 	release := make(chan struct{})
 	var calls atomic.Int64
 	// The fill ignores its context and completes after the Delete.
-	fill := func(ctx context.Context, w io.Writer) (Meta, error) {
+	fill := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		<-release
-		return o.fill(&calls)(ctx, w)
+		return o.fill(&calls)(ctx, w, declare)
 	}
 	const n = 3
 	errs := make(chan error, n)
@@ -77,10 +77,10 @@ func TestCacheWaiterLeaves(t *testing.T) {
 	o := newTestBlob("k", 3000)
 	release := make(chan struct{})
 	var calls atomic.Int64
-	fill := func(ctx context.Context, w io.Writer) (Meta, error) {
+	fill := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		select {
 		case <-release:
-			return o.fill(&calls)(ctx, w)
+			return o.fill(&calls)(ctx, w, declare)
 		case <-ctx.Done():
 			return Meta{}, ctx.Err()
 		}
@@ -112,7 +112,7 @@ func TestCacheWaiterLeaves(t *testing.T) {
 
 	// Now the only waiter leaves: the fill's context ends.
 	canceled := make(chan struct{})
-	stuck := func(ctx context.Context, w io.Writer) (Meta, error) {
+	stuck := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		<-ctx.Done()
 		close(canceled)
 		return Meta{}, ctx.Err()
@@ -143,7 +143,7 @@ func TestCacheClose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenCache: %v", err)
 	}
-	stuck := func(ctx context.Context, w io.Writer) (Meta, error) {
+	stuck := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		<-ctx.Done()
 		return Meta{}, ctx.Err()
 	}

@@ -14,14 +14,25 @@ import (
 // FillFunc writes a blob's bytes to w and returns the blob's Meta as the
 // origin declared it; Get checks the bytes against Meta.Size and
 // Meta.SHA256, and sets Meta.Key to the key asked for. FillFunc must stop
-// when ctx ends and must not use w after it returns.
-type FillFunc func(ctx context.Context, w io.Writer) (Meta, error)
+// when ctx ends and must not use w or declare after it returns.
+//
+// A FillFunc that knows the Meta before the bytes (from the origin's
+// response headers) should call declare with it before writing them: the
+// Gets waiting for the fill then get a Blob at once, whose Stream reads the
+// bytes as they arrive. It must then return the same Size and SHA256, and
+// write no more than Size bytes. Only the first call counts; one whose
+// Size is negative or SHA256 not 64 hex digits is ignored. A FillFunc
+// that never calls declare is served once complete.
+type FillFunc func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error)
 
 // Get returns key's blob: from disk if cached (Hit true), else as fill
 // writes it. Concurrent Gets of a missing key run one fill and each get
-// their own file on its bytes; if the fill fails, each gets its error,
-// wrapped with the key, and nothing is cached. A Get that stops waiting
-// when ctx ends does not stop the fill while another Get waits for it. A
+// their own file on its bytes, once complete, or their own Stream once the
+// fill has declared its Meta (see FillFunc); if the fill fails, each gets
+// its error, wrapped with the key (a Stream gets it from its reads), and
+// nothing is cached. A Get that stops waiting when ctx ends does not stop
+// the fill while another Get waits for it, nor once it streams (see
+// start). A Stream's reads stop waiting when the ctx of its Get ends. A
 // blob too large for the cache, or that the policy does not admit, is
 // still returned, but not kept.
 // Get returns EINVALID for a key that is empty or longer than
@@ -87,29 +98,41 @@ func (c *Cache) lookup(ctx context.Context, key string) (*Blob, error) {
 	return &Blob{File: f, Meta: e.meta, Hit: true}, nil
 }
 
-// flight is a fill in progress and the Gets waiting for it. All but
-// ctx and cancel are guarded by the lock of the key's stripe.
+// flight is a fill in progress and the Gets waiting for it (once it
+// streams, none: each got its Stream). All but key, ctx, cancel and p are
+// guarded by the lock of the key's stripe.
 type flight struct {
-	key     string
-	ctx     context.Context // the fill's
-	cancel  context.CancelFunc
-	waiters map[*waiter]struct{}
-	done    bool // every waiter was answered, or left
+	key       string
+	ctx       context.Context // the fill's
+	cancel    context.CancelFunc
+	p         *progress
+	waiters   map[*waiter]struct{}
+	streaming bool // the fill declared its Meta: Gets get a Stream at once
+	oversize  bool // and its blob is too large to be cached
+	readers   int  // Streams open
+	done      bool // over for its Gets: answered, deleted or abandoned; run keeps nothing it did not end itself
 }
 
-type waiter struct{ ch chan result } // buffered: answers never block
+// waiter is a Get waiting for a fill. It is answered (on ch, buffered: an
+// answer never blocks) once it is no longer in its flight's waiters.
+type waiter struct {
+	ch  chan result
+	ctx context.Context // the Get's: a Stream's reads stop waiting when it ends
+}
 
 type result struct {
 	blob *Blob
 	err  error
 }
 
-// fail answers every waiter with err. The caller holds the stripe's lock.
+// fail answers every waiter with err, and makes the Streams' reads return
+// it. The caller holds the stripe's lock.
 func (fl *flight) fail(err error) {
 	for w := range fl.waiters {
 		w.ch <- result{err: err}
 	}
 	fl.waiters, fl.done = nil, true
+	fl.p.finish(err)
 }
 
 // await joins key's fill, starting it if none is in flight, and waits for
@@ -133,7 +156,12 @@ func (c *Cache) await(ctx context.Context, key string, fill FillFunc) (b *Blob, 
 		return nil, false, errClosed()
 	}
 	c.misses.Add(1)
-	w := &waiter{ch: make(chan result, 1)}
+	if fl.streaming {
+		b := c.stream(fl, ctx)
+		s.mu.Unlock()
+		return b, false, nil
+	}
+	w := &waiter{ch: make(chan result, 1), ctx: ctx}
 	fl.waiters[w] = struct{}{}
 	s.mu.Unlock()
 
@@ -143,17 +171,17 @@ func (c *Cache) await(ctx context.Context, key string, fill FillFunc) (b *Blob, 
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
-	answered := fl.done // the answer is on its way, if not here yet
-	if !answered {
+	_, waiting := fl.waiters[w]
+	if waiting { // else the answer is on its way, if not here yet
 		delete(fl.waiters, w)
-		if len(fl.waiters) == 0 { // the last one: no one wants the bytes
+		if len(fl.waiters) == 0 { // the last one, and nothing streamed: no one wants the bytes
 			delete(s.flights, key)
 			fl.done = true
 			fl.cancel()
 		}
 	}
 	s.mu.Unlock()
-	if answered {
+	if !waiting {
 		if r := <-w.ch; r.blob != nil {
 			r.blob.Close()
 		}
@@ -166,11 +194,14 @@ func (c *Cache) await(ctx context.Context, key string, fill FillFunc) (b *Blob, 
 //
 // The fill's context keeps the values of the first Get's but not its
 // deadline or cancellation: it ends when the last waiting Get leaves (see
-// await), when Delete stops the fill, or at Close. The fill (the origin
-// client) bounds its own time.
+// await) before the fill declared its Meta, when Delete stops the fill, or
+// at Close. A fill that declared its Meta goes on when its Streams are
+// closed, so that a Range request has the blob cached for the next one,
+// unless the blob is too large to be cached (see unread). The fill (the
+// origin client) bounds its own time.
 func (c *Cache) start(ctx context.Context, key string, fill FillFunc) *flight {
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	fl := &flight{key: key, ctx: fctx, cancel: cancel, waiters: map[*waiter]struct{}{}}
+	fl := &flight{key: key, ctx: fctx, cancel: cancel, p: newProgress(), waiters: map[*waiter]struct{}{}}
 	if !c.spawn(func() { c.run(fl, fill) }) {
 		cancel()
 		return nil
@@ -180,14 +211,16 @@ func (c *Cache) start(ctx context.Context, key string, fill FillFunc) *flight {
 }
 
 // run runs fl's fill and answers its waiters: each gets a file of its own,
-// opened before the entry enters the index, where eviction may remove it.
-// Once fl is done, every waiter left in it gets an answer: fail sends it at
-// once, run after the lock is released.
+// opened before the entry enters the index, where eviction may remove it
+// (those of a fill that declared its Meta got a Stream instead, and are
+// told its end). Once fl is done, every waiter left in it gets an answer:
+// fail sends it at once, run after the lock is released.
 func (c *Cache) run(fl *flight, fill FillFunc) {
 	defer fl.cancel()
+	defer fl.p.release()
 	stopOnClose := context.AfterFunc(c.ctx, fl.cancel)
 	defer stopOnClose()
-	e, err := c.fill(fl.ctx, fl.key, fill)
+	e, err := c.fill(fl, fill)
 
 	s := c.stripe(fl.key)
 	s.mu.Lock()
@@ -214,6 +247,7 @@ func (c *Cache) run(fl *flight, fill FillFunc) {
 		return
 	}
 	c.fills.Add(1)
+	fl.p.finish(nil)
 	answers := make(map[*waiter]result, len(fl.waiters))
 	for w := range fl.waiters {
 		f, err := os.Open(e.path)

@@ -59,7 +59,7 @@ func (o testBlob) meta() Meta {
 
 // fill returns a FillFunc that writes o and counts its calls in calls.
 func (o testBlob) fill(calls *atomic.Int64) FillFunc {
-	return func(ctx context.Context, w io.Writer) (Meta, error) {
+	return func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		calls.Add(1)
 		_, err := w.Write(o.data)
 		return o.meta(), err
@@ -82,8 +82,11 @@ func checkBlob(t *testing.T, b *Blob, o testBlob) {
 	t.Helper()
 	defer b.Close()
 	got, err := b.Data, error(nil)
-	if b.File != nil {
+	switch {
+	case b.File != nil:
 		got, err = io.ReadAll(b.File)
+	case b.Stream != nil:
+		got, err = io.ReadAll(b.Stream)
 	}
 	if err != nil {
 		t.Fatalf("read %q: %v", o.key, err)
@@ -173,9 +176,9 @@ func TestCacheCoalesce(t *testing.T) {
 	o := newTestBlob("coalesced", 100_000)
 	release := make(chan struct{})
 	var calls atomic.Int64
-	fill := func(ctx context.Context, w io.Writer) (Meta, error) {
+	fill := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		<-release
-		return o.fill(&calls)(ctx, w)
+		return o.fill(&calls)(ctx, w, declare)
 	}
 	blobs := make(chan *Blob, n)
 	var wg sync.WaitGroup
@@ -218,7 +221,7 @@ func TestCacheFillError(t *testing.T) {
 	errOrigin := errors.New("origin is down")
 	release := make(chan struct{})
 	var calls atomic.Int64
-	fill := func(ctx context.Context, w io.Writer) (Meta, error) {
+	fill := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 		calls.Add(1)
 		<-release
 		w.Write([]byte("partial"))
@@ -262,7 +265,7 @@ func TestCacheMismatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			c := newTestCache(t, dir, 1<<20)
-			fill := func(ctx context.Context, w io.Writer) (Meta, error) {
+			fill := func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
 				_, err := w.Write(o.data)
 				return tc.meta(o.meta()), err
 			}

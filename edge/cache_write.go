@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,17 +11,26 @@ import (
 	"strings"
 )
 
-// fill writes key's bytes with fill to a temp file, checks them against
-// the Meta fill returns and moves them into blobs/ with their sidecar. It
-// removes everything it wrote if it fails.
-func (c *Cache) fill(ctx context.Context, key string, fill FillFunc) (*entry, error) {
+// fill writes fl's bytes with fill to a temp file, checks them against
+// the Meta fill returns (and declared, if it did) and moves them into
+// blobs/ with their sidecar. It removes everything it wrote if it fails;
+// Streams read on through their handle on the file.
+func (c *Cache) fill(fl *flight, fill FillFunc) (*entry, error) {
+	key := fl.key
 	tmp, err := os.CreateTemp(c.tmp, "fill-*")
 	if err != nil {
 		return nil, fmt.Errorf("create temp file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	hw := &hashWriter{f: tmp, h: sha256.New()}
-	meta, err := fill(ctx, hw)
+	hw := &hashWriter{f: tmp, h: sha256.New(), p: fl.p}
+	declare := func(m Meta) {
+		m.Key, m.SHA256 = key, strings.ToLower(m.SHA256)
+		if fl.p.declare(m, tmp.Name()) {
+			c.publish(fl)
+		}
+	}
+	meta, err := fill(fl.ctx, hw, declare)
+	declared, streamed := fl.p.seal()
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write temp file: %w", cerr)
 	}
@@ -34,6 +42,12 @@ func (c *Cache) fill(ctx context.Context, key string, fill FillFunc) (*entry, er
 	}
 	meta.Key = key
 	meta.SHA256 = strings.ToLower(meta.SHA256)
+	if streamed {
+		if meta.Size != declared.Size || meta.SHA256 != declared.SHA256 {
+			return nil, fmt.Errorf("origin declared %d bytes of SHA-256 %s, then %d bytes of %q", declared.Size, declared.SHA256, meta.Size, meta.SHA256)
+		}
+		meta = declared // what the Streams were told
+	}
 	if hw.n != meta.Size {
 		return nil, fmt.Errorf("origin sent %d bytes, declared %d", hw.n, meta.Size)
 	}
@@ -95,22 +109,29 @@ func (c *Cache) writeSidecar(path string, m Meta) (int64, error) {
 	return int64(len(b)), nil
 }
 
-// hashWriter writes to a file and hashes and counts what it wrote. After a
-// write error it keeps failing, so a fill that ignores one still fails.
+// hashWriter writes to a file and hashes and counts what it wrote, telling
+// p. After a write error it keeps failing, so a fill that ignores one
+// still fails. It refuses to write past a declared size.
 type hashWriter struct {
 	f   *os.File
 	h   hash.Hash
+	p   *progress
 	n   int64
 	err error
 }
 
-func (w *hashWriter) Write(p []byte) (int, error) {
+func (w *hashWriter) Write(b []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
+	if size, ok := w.p.limit(); ok && w.n+int64(len(b)) > size {
+		w.err = fmt.Errorf("origin sent more than the %d bytes it declared", size)
+		return 0, w.err
+	}
+	n, err := w.f.Write(b)
+	w.h.Write(b[:n])
 	w.n += int64(n)
 	w.err = err
+	w.p.wrote(w.n)
 	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"mediagate/api"
 )
@@ -31,6 +32,22 @@ type meteredWriter struct {
 	t       *ticket
 	refused bool
 	sent    int64
+	pushed  time.Time // when the write deadline was last pushed forward
+}
+
+// stallLimit is how long a large response may make no progress before it
+// is cut: its write deadline moves forward as it goes, so a slow client (or
+// a slow origin behind a streamed miss) is served however long it takes,
+// and a stalled one is dropped.
+const stallLimit = 2 * time.Minute
+
+// progress pushes the write deadline forward, at most every 10 s. Small
+// responses never call it: the server's own write timeout covers them.
+func (mw *meteredWriter) progress() {
+	if now := time.Now(); now.Sub(mw.pushed) >= 10*time.Second {
+		http.NewResponseController(mw.ResponseWriter).SetWriteDeadline(now.Add(stallLimit))
+		mw.pushed = now
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection.
@@ -63,6 +80,9 @@ func (mw *meteredWriter) Write(p []byte) (int, error) {
 		return mw.ResponseWriter.Write(p)
 	case !mw.t.meter(int64(len(p))):
 		return 0, errors.New("edge: response longer than its Content-Length")
+	}
+	if mw.sent >= smallBody {
+		mw.progress()
 	}
 	k, err := mw.ResponseWriter.Write(p)
 	mw.t.unmeter(int64(len(p) - k))
@@ -99,6 +119,7 @@ func (mw *meteredWriter) ReadFrom(src io.Reader) (int64, error) {
 			return total, nil
 		}
 		mw.t.meter(c)
+		mw.progress()
 		var chunk *io.LimitedReader
 		if outer != nil {
 			chunk = &io.LimitedReader{R: outer.R, N: c}

@@ -79,8 +79,11 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 		io.ReadSeeker
 		io.ReaderAt
 	} = b.File
-	if b.Data != nil {
+	switch {
+	case b.Data != nil:
 		content = bytes.NewReader(b.Data)
+	case b.Stream != nil: // a miss, served as the origin sends it
+		content = b.Stream
 	}
 	etag := `"` + b.Meta.SHA256 + `"`
 	if d.n > 0 {
@@ -109,11 +112,6 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 		// is not what its ranges add up to, and it is charged by length.
 		r.Header.Del("Range")
 	}
-	if size > 16<<20 {
-		// A large download may take long: a minute plus 1 MiB/s (the
-		// server's own deadline, a minute, covers the rest).
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(size>>20)*time.Second))
-	}
 	mw := &meteredWriter{ResponseWriter: w, r: r, reserve: func(need int64) (*ticket, error) {
 		return n.meter.reserve(r.Context(), d.account, need)
 	}}
@@ -124,9 +122,17 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 }
 
 // fill fetches key's bytes from the origin into the cache, with the size
-// and SHA-256 the origin declares, which the cache checks.
+// and SHA-256 the origin declares, which the cache checks. It declares them
+// before the body, so the waiting clients get the bytes as they arrive. It
+// may take long, but gives up on an origin that sends less than a piece in
+// a minute: a fill streamed to clients goes on after they leave.
 func (n *Node) fill(accountID, key string) FillFunc {
-	return func(ctx context.Context, w io.Writer) (Meta, error) {
+	return func(ctx context.Context, w io.Writer, declare func(Meta)) (Meta, error) {
+		const idle, piece = time.Minute, 256 << 10
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stall := time.AfterFunc(idle, func() { cancel(fmt.Errorf("the origin sent less than %d bytes in %v", piece, idle)) })
+		defer stall.Stop()
 		start := time.Now()
 		resp, err := n.origin.EdgeBlob(ctx, accountID, key)
 		n.metrics.origin.Observe(time.Since(start).Seconds())
@@ -138,9 +144,20 @@ func (n *Node) fill(accountID, key string) FillFunc {
 		if m.Size < 0 || m.SHA256 == "" {
 			return Meta{}, fmt.Errorf("fill %s: the origin declared no length or SHA-256", key)
 		}
-		if _, err := io.Copy(w, resp.Body); err != nil {
-			return Meta{}, mediagate.Errorf(mediagate.EUNAVAILABLE, "fill %s from the origin: %v", key, err)
+		declare(m)
+		buf := make([]byte, 32<<10)
+		for {
+			stall.Reset(idle)
+			k, err := io.CopyBuffer(w, io.LimitReader(resp.Body, piece), buf)
+			if err != nil {
+				if ctx.Err() != nil {
+					err = context.Cause(ctx)
+				}
+				return Meta{}, mediagate.Errorf(mediagate.EUNAVAILABLE, "fill %s from the origin: %v", key, err)
+			}
+			if k < piece {
+				return m, nil
+			}
 		}
-		return m, nil
 	}
 }
