@@ -98,15 +98,7 @@ http {
 	}
 }
 NGINX
-	nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
-	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
-	local pid=$!
-	PIDS+=("$pid")
-	wait_port "$port"
-	NGX_PIDS=$(
-		echo -n "$pid"
-		pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n'
-	)
+	start_nginx_conf "$dir" "$port"
 }
 
 # stop_and_remove stops every child in PIDS, then removes each directory

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"slices"
@@ -111,7 +110,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if want := allMigrations(t); !slices.Equal(db.applied, want) {
+	if want := storetest.MigrationVersions(t, migrations); !slices.Equal(db.applied, want) {
 		t.Fatalf("first Open applied=%v, want %v", db.applied, want)
 	}
 	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "kept", CreatedAt: time.Now()}
@@ -138,20 +137,6 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// allMigrations returns the versions of the embedded migrations: 1, 2, …
-func allMigrations(t *testing.T) []int {
-	t.Helper()
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("migrations: %v, %d files", err, len(names))
-	}
-	versions := make([]int, len(names))
-	for i := range versions {
-		versions[i] = i + 1
-	}
-	return versions
-}
-
 // TestMigrateConcurrently opens one new database from several nodes at
 // once: the advisory lock lets one migrate, and the others find it done.
 func TestMigrateConcurrently(t *testing.T) {
@@ -172,7 +157,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		switch len(db.applied) {
 		case 0:
-		case len(allMigrations(t)):
+		case len(storetest.MigrationVersions(t, migrations)):
 			migrated++
 		default:
 			t.Fatalf("Open %d applied %v, want all or none", i, db.applied)
@@ -182,8 +167,8 @@ func TestMigrateConcurrently(t *testing.T) {
 		t.Fatalf("%d nodes migrated, want 1", migrated)
 	}
 	var n int
-	if err := dbs[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(allMigrations(t)) {
-		t.Fatalf("schema_migrations rows=%d, %v; want %d", n, err, len(allMigrations(t)))
+	if err := dbs[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(storetest.MigrationVersions(t, migrations)) {
+		t.Fatalf("schema_migrations rows=%d, %v; want %d", n, err, len(storetest.MigrationVersions(t, migrations)))
 	}
 }
 

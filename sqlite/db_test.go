@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -52,7 +51,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if want := allMigrations(t); !slices.Equal(db.applied, want) {
+	if want := storetest.MigrationVersions(t, migrations); !slices.Equal(db.applied, want) {
 		t.Fatalf("first Open applied=%v, want %v", db.applied, want)
 	}
 	a := &mediagate.Account{ID: mediagate.NewID(mediagate.PrefixAccount), Name: "kept", CreatedAt: time.Now()}
@@ -258,18 +257,4 @@ func benchKeyByHash(b *testing.B, writing bool) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	close(stop)
 	<-done
-}
-
-// allMigrations is the version of every embedded migration, 1 to n.
-func allMigrations(t *testing.T) []int {
-	t.Helper()
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("migrations: %v, %d files", err, len(names))
-	}
-	versions := make([]int, len(names))
-	for i := range versions {
-		versions[i] = i + 1
-	}
-	return versions
 }

@@ -30,6 +30,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
@@ -216,4 +217,19 @@ func diff[T comparable](what string, got, want T) string {
 		return fmt.Sprintf("%s=%v, want %v", what, got, want)
 	}
 	return ""
+}
+
+// MigrationVersions is the version of every migration in a store's
+// embedded migrations/*.sql, 1 to n: what a first Open must apply.
+func MigrationVersions(t testing.TB, migrations fs.FS) []int {
+	t.Helper()
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations: %v, %d files", err, len(names))
+	}
+	versions := make([]int, len(names))
+	for i := range versions {
+		versions[i] = i + 1
+	}
+	return versions
 }
