@@ -6,6 +6,7 @@ import (
 
 	"mediagate"
 	"mediagate/apiv1"
+	"mediagate/web"
 )
 
 // route is one entry of the API: its ServeMux pattern, its handler, and what
@@ -217,6 +218,9 @@ func routes(d Deps) []route {
 			Summary: "Serve bytes through a signed URL, with Range, HEAD, ETag and If-None-Match.", Body: "application/octet-stream",
 			Params: []param{pathParam("key", "Storage key, from the signed URL.")}}},
 
+		{"GET /{$}", web.Index(), operation{Tag: "operations", Summary: "The web UI: sign up, sign in, API keys.", Body: "text/html"}},
+		{"GET /ui/{path...}", web.Assets(), operation{Tag: "operations", Summary: "The web UI's scripts and styles, embedded in the binary.", Body: "application/octet-stream",
+			Params: []param{pathParam("path", "A file of the UI.")}}},
 		{"GET /healthz", handleHealthz(), operation{Tag: "operations", Summary: "Liveness: 200 while the process serves."}},
 		{"GET /readyz", handleReadyz(d.Checks), operation{Tag: "operations", Summary: "Readiness: 200 when every backend answers, 503 naming the one that does not."}},
 		{"GET /metrics", metricsHandler(d.Metrics), operation{Tag: "operations", Summary: "Prometheus metrics.", Body: "text/plain"}},
