@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: run build test deps services vet fuzz bench clean
+.PHONY: run build test deps services vet fuzz bench clean screenshots
 
 run: deps
 	$(GO) run ./cmd/mediagate serve
@@ -31,7 +31,14 @@ vet:
 	$(GO) vet ./...
 
 test: deps services vet
-	$(GO) test -race -count=1 ./...
+	@bash scripts/browser.sh
+	MEDIAGATE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 ./...
+
+# screenshots retakes the web UI's screenshots in docs/screenshots (the
+# browser test's own run).
+screenshots: deps
+	@bash scripts/browser.sh
+	MEDIAGATE_REQUIRE_BROWSER=1 MEDIAGATE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowser ./web
 
 # fuzz runs each fuzz target for a while (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

@@ -53,6 +53,9 @@ async function signedIn(token) {
 
 function signOut() {
   sessionStorage.removeItem(tokenKey);
+  // A key's secret is shown once, to whoever made it: never to the next user.
+  $("#secret").hidden = true;
+  $("#secret-value").textContent = "";
   location.hash = "";
   render();
 }
@@ -67,7 +70,8 @@ async function render() {
     return;
   }
   const acct = await api("GET", "/v1/account");
-  $("#account").textContent = `${acct.name}: ${credits(acct.available)} credits available`;
+  const n = acct.available / 1e6;
+  $("#account").textContent = `${acct.name}: ${credits(acct.available)} ${n === 1 ? "credit" : "credits"} available`;
   await renderKeys();
 }
 
