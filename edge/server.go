@@ -69,11 +69,6 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 		return
 	}
 	defer b.Close()
-	if b.Hit {
-		n.metrics.hits.Inc()
-	} else {
-		n.metrics.misses.Inc()
-	}
 	size := b.Meta.Size
 	var content interface {
 		io.ReadSeeker
@@ -103,7 +98,11 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, d delivery) {
 	h.Set("ETag", etag)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
-	h.Set("X-Cache", map[bool]string{true: "HIT", false: "MISS"}[b.Hit])
+	if b.Hit {
+		h.Set("X-Cache", "HIT")
+	} else {
+		h.Set("X-Cache", "MISS")
+	}
 	if d.filename != "" {
 		h.Set("Content-Disposition", api.ContentDisposition(ct, d.filename, strings.Contains(r.URL.RawQuery, "download") && r.URL.Query().Has("download")))
 	}
