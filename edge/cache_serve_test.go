@@ -14,7 +14,8 @@ import (
 // TestCacheStreamServed serves Streams as Node.serve does (through
 // http.ServeContent and a meteredWriter, with io.NewSectionReader for a
 // byte window) while their fills are written: whole, a Range, a window,
-// and a fill cut short, which must cut the response short.
+// a fill cut short and one whose bytes do not match their SHA-256, which
+// must cut the response short.
 func TestCacheStreamServed(t *testing.T) {
 	c := newTestCache(t, t.TempDir(), 64<<20)
 	m := newTestMeter(t, newFakeOrigin(1<<30), t.TempDir())
@@ -47,22 +48,29 @@ func TestCacheStreamServed(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 
 	o := newTestBlob("k", 3<<20+7)
+	other := newTestBlob("other", 3<<20+7).meta().SHA256
+	const whole, cut, badHash = 0, 1, 2 // how the fill ends
 	for _, tc := range []struct {
 		name, query, rng string
 		status           int
 		want             []byte
-		cut              bool // the fill fails after 1 MiB
+		end              int // cut: the fill fails after 2 MiB; badHash: it writes all the bytes, which fail their check
 	}{
-		{"whole", "", "", 200, o.data, false},
-		{"range", "", "bytes=1000000-2999999", 206, o.data[1_000_000:3_000_000], false},
-		{"window", "window", "", 200, o.data[500 : 500+1<<20], false},
-		{"cut", "", "", 200, o.data, true},
+		{"whole", "", "", 200, o.data, whole},
+		{"range", "", "bytes=1000000-2999999", 206, o.data[1_000_000:3_000_000], whole},
+		{"window", "window", "", 200, o.data[500 : 500+1<<20], whole},
+		{"cut", "", "", 200, o.data, cut},
+		{"hash", "", "", 200, o.data, badHash},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := "k/" + tc.name
 			steps := make(chan int)
 			mu.Lock()
-			fills[key] = pacedFill(o.data, Meta{Size: o.meta().Size, SHA256: o.meta().SHA256}, true, steps, nil)
+			declared := Meta{Size: o.meta().Size, SHA256: o.meta().SHA256}
+			if tc.end == badHash {
+				declared.SHA256 = other
+			}
+			fills[key] = pacedFill(o.data, declared, true, steps, nil)
 			mu.Unlock()
 			req, _ := http.NewRequest("GET", srv.URL+"/"+key+"?"+tc.query, nil)
 			if tc.rng != "" {
@@ -89,23 +97,37 @@ func TestCacheStreamServed(t *testing.T) {
 			if tc.name != "range" { // the rest of a range is not written yet
 				readN(t, a.resp.Body, tc.want[:1<<20])
 			}
-			if tc.cut {
+			type body struct {
+				rest []byte
+				err  error
+			}
+			read := make(chan body, 1)
+			go func() {
+				rest, err := io.ReadAll(a.resp.Body)
+				read <- body{rest, err}
+			}()
+			if tc.end == cut {
 				send(t, steps, -1)
 			} else {
 				send(t, steps, len(o.data)-2<<20)
+				if tc.rng == "" && tc.query == "" { // the last byte waits for the fill's verdict
+					notYet(t, "the whole body arrived", read)
+				}
 				close(steps)
 			}
-			rest, err := io.ReadAll(a.resp.Body)
+			r := <-read
+			rest, err := r.rest, r.err
+			failed := tc.end != whole
 			switch {
-			case tc.cut && (err == nil || len(rest) >= len(tc.want)-1<<20):
-				t.Fatalf("a cut fill: the client read %d more bytes of %d, err=%v; want fewer and an error", len(rest), len(tc.want), err)
-			case tc.cut && !bytes.Equal(rest, tc.want[1<<20:1<<20+len(rest)]):
-				t.Fatal("a cut fill: the bytes sent differ from those filled")
-			case !tc.cut && err != nil:
+			case failed && (err == nil || len(rest) >= len(tc.want)-1<<20):
+				t.Fatalf("a failed fill: the client read %d more bytes of %d, err=%v; want fewer and an error", len(rest), len(tc.want), err)
+			case failed && !bytes.Equal(rest, tc.want[1<<20:1<<20+len(rest)]):
+				t.Fatal("a failed fill: the bytes sent differ from those filled")
+			case !failed && err != nil:
 				t.Fatalf("read the body: %v", err)
-			case !tc.cut && tc.name == "range" && !bytes.Equal(rest, tc.want):
+			case !failed && tc.name == "range" && !bytes.Equal(rest, tc.want):
 				t.Fatalf("got %d bytes, want the %d of the range", len(rest), len(tc.want))
-			case !tc.cut && tc.name != "range" && !bytes.Equal(rest, tc.want[1<<20:]):
+			case !failed && tc.name != "range" && !bytes.Equal(rest, tc.want[1<<20:]):
 				t.Fatalf("got %d more bytes, want the %s filled", len(rest), strconv.Itoa(len(tc.want)-1<<20))
 			}
 		})

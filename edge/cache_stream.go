@@ -114,13 +114,19 @@ func (p *progress) release() {
 }
 
 // await waits until the byte at off is written and returns the end of the
-// bytes written (never past the declared size). At or past the size, it
-// waits for the fill's verdict: io.EOF if its bytes matched. It returns
-// the fill's error once the fill failed, and ctx's when ctx ends first.
+// bytes written (never past the declared size). The last byte waits for
+// the fill's verdict, so that a response whose length was declared never
+// completes with bytes that then fail their check (and, the blob being
+// cached by then, the client's next request is a hit). Past the size, it
+// returns io.EOF once the bytes matched. It returns the fill's error once
+// the fill failed, and ctx's when ctx ends first.
 func (p *progress) await(ctx context.Context, off int64) (int64, error) {
 	for {
 		p.mu.Lock()
 		end := min(p.n, p.meta.Size)
+		if !p.ended {
+			end = min(end, p.meta.Size-1)
+		}
 		switch {
 		case p.err != nil:
 			p.mu.Unlock()
@@ -150,8 +156,9 @@ func (p *progress) await(ctx context.Context, off int64) (int64, error) {
 
 // Stream reads a blob while its fill writes it. Read and ReadAt wait for
 // bytes not yet written, until they are, the fill fails or the context
-// given to Get ends; they never return bytes past Meta.Size, and io.EOF
-// only at Meta.Size once the bytes matched their Meta. If the fill fails
+// given to Get ends; they never return bytes past Meta.Size, and return
+// the last byte, and io.EOF at Meta.Size, only once the bytes matched
+// their Meta. If the fill fails
 // (the origin's bytes are cut short or do not match, Delete, Close), they
 // return its error, wrapped, never io.EOF, even for bytes already written.
 //
