@@ -69,8 +69,7 @@ URL_TTL=604800 # s: the longest a signed URL may live (serve's MaxURLTTL, 7 days
 SMALL_SIZE=1024
 LARGE_SIZE=1048576
 
-log() { printf '%s edge: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH=edge
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 

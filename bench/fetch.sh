@@ -47,8 +47,7 @@ QUIET_MAX=${QUIET_MAX:-30}
 OUT_DIR=${OUT_DIR:-$BENCH_TMPDIR/mediagate-fetch-results-$(date -u +%Y%m%dT%H%M%SZ)}
 SMALL_SIZE=4096
 
-log() { printf '%s fetch: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH=fetch
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 

@@ -34,8 +34,7 @@ QUIET_MAX=${QUIET_MAX:-30}
 OUT_DIR=${OUT_DIR:-$BENCH_TMPDIR/mediagate-fetchsvc-results-$(date -u +%Y%m%dT%H%M%SZ)}
 SIZE=4096
 
-log() { printf '%s fetchsvc: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH=fetchsvc
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 

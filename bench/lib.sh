@@ -1,6 +1,13 @@
-# bench/lib.sh: the helpers bench/run.sh, bench/fetch.sh and bench/fetchsvc.sh share. Source it
-# after defining log and die, with OUT_DIR and QUIET_MAX set and a PIDS array
-# (start_nginx adds to it).
+# bench/lib.sh: the helpers the bench scripts (run.sh, fetch.sh, fetchsvc.sh, edge.sh)
+# share. Source it with BENCH naming the script (for log lines), OUT_DIR and QUIET_MAX
+# set, and a PIDS array (start_nginx adds to it).
+
+# log prints a timestamped line to stderr; die logs an error and exits.
+log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "${BENCH:-bench}" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
 
 # stop_pid stops one child: TERM, up to 10 s, then KILL.
 stop_pid() {

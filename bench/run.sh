@@ -60,8 +60,7 @@ LAT_WORKERS=${LAT_WORKERS:-8}
 NGINX_BODY_BUFFER=${NGINX_BODY_BUFFER:-1m}
 OUT_DIR=${OUT_DIR:-$BENCH_TMPDIR/mediagate-bench-results-$(date -u +%Y%m%dT%H%M%SZ)}
 
-log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH=bench
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
