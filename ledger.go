@@ -148,4 +148,11 @@ type Ledger interface {
 	// ExpireHolds releases at most limit active holds whose ExpiresAt is
 	// before t and returns how many it released.
 	ExpireHolds(ctx context.Context, t time.Time, limit int) (int, error)
+	// ActiveHolds returns the account's active holds, newest first (by
+	// CreatedAt, then ID), at most limit of them (1 to 1000; ≤ 0 is 100,
+	// more is 1000). A hold past its ExpiresAt stays active, and listed,
+	// until ExpireHolds releases it: it still counts in Balance.Held, so
+	// the amounts of every active hold sum to Held. An unknown account has
+	// none.
+	ActiveHolds(ctx context.Context, accountID string, limit int) ([]*Hold, error)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ObjectState is where an object is in its life.
@@ -90,8 +92,35 @@ type ObjectFilter struct {
 	State       ObjectState // default: pending and ready, never deleted
 	ContentType string      // exact ("image/png") or a major type with a slash ("image/")
 	Pinned      *bool
-	Limit       int    // 1..1000, default 100
-	Cursor      string // from a previous page's next cursor
+	// Name selects objects whose Filename contains it. Only ASCII letters
+	// are folded: A–Z match a–z, and every other character matches only
+	// itself, byte for byte (É does not match é). It is plain text: %, _
+	// and \ match themselves, never as wildcards. CheckNameFilter says
+	// what a store takes. Stores find it by scanning the account's
+	// objects newest first, as far as it takes to fill the page.
+	Name   string
+	Limit  int    // 1..1000, default 100
+	Cursor string // from a previous page's next cursor
+}
+
+// MaxNameFilter is the longest ObjectFilter.Name, in bytes: room for any
+// search a person types, and a bound on the work of matching it against
+// each filename.
+const MaxNameFilter = 200
+
+// CheckNameFilter returns EINVALID unless name is an ObjectFilter.Name a
+// store takes: at most MaxNameFilter bytes of UTF-8 without control
+// characters (no filename has any: SanitizeFilename drops them).
+func CheckNameFilter(name string) error {
+	switch {
+	case len(name) > MaxNameFilter:
+		return Errorf(EINVALID, "name must be at most %d bytes, not %d", MaxNameFilter, len(name))
+	case !utf8.ValidString(name):
+		return Errorf(EINVALID, "name must be UTF-8")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return Errorf(EINVALID, "name must not contain control characters")
+	}
+	return nil
 }
 
 // ObjectStore keeps object metadata. Every method that takes an accountID
@@ -102,7 +131,8 @@ type ObjectStore interface {
 	// Object returns the account's object, or ENOTFOUND if it is absent or deleted.
 	Object(ctx context.Context, accountID, id string) (*Object, error)
 	// Objects returns one page of the account's objects, newest first, and the
-	// cursor of the next page ("" on the last). A malformed cursor is EINVALID.
+	// cursor of the next page ("" on the last). A malformed cursor, or a
+	// Name that CheckNameFilter refuses, is EINVALID.
 	Objects(ctx context.Context, accountID string, f ObjectFilter) ([]*Object, string, error)
 	// PutObjects stores objects the server made ready itself (the bodies a
 	// fetch stored), skipping any whose id exists already, so a batch

@@ -51,6 +51,29 @@ func handleLedger(ledger mediagate.Ledger) http.Handler {
 	})
 }
 
+// handleHolds answers the caller's active holds, newest first, at most
+// ?limit= (1 to 1000, default 100): where the account's held credit is.
+func handleHolds(ledger mediagate.Ledger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit, err := queryLimit(r.URL.Query())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		list, err := ledger.ActiveHolds(r.Context(), principalFrom(r.Context()).AccountID, limit)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := apiv1.HoldList{Holds: make([]apiv1.Hold, 0, len(list))}
+		for _, h := range list {
+			out.Holds = append(out.Holds, apiv1.Hold{ID: h.ID, Amount: h.Amount, Operation: h.Operation,
+				Reference: h.Reference, ExpiresAt: h.ExpiresAt.UTC(), CreatedAt: h.CreatedAt.UTC()})
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
 // handleAdminCredit tops up any account; it needs the admin scope. The
 // Idempotency-Key header is required, so a retried top-up credits once.
 func handleAdminCredit(ledger mediagate.Ledger) http.Handler {
@@ -144,4 +167,13 @@ func parseTime(name, v string, def time.Time) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, mediagate.Errorf(mediagate.EINVALID, "%s %q must be an RFC 3339 time or a YYYY-MM-DD date", name, v)
+}
+
+// handlePrices answers the server's price list.
+func handlePrices(p mediagate.Prices) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, apiv1.Prices{UploadPerMiB: p.UploadPerMiB, DownloadPerMiB: p.DownloadPerMiB,
+			PinPerGiBDay: p.PinPerGiBDay, JobRun: p.JobRun, FetchPerURL: p.FetchPerURL, FetchPerMiB: p.FetchPerMiB,
+			APIRequest: p.APIRequest})
+	})
 }

@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"mediagate"
 	"mediagate/api"
+	"mediagate/apiv1"
 )
 
 type accountBalance struct {
@@ -102,4 +104,72 @@ func TestUsage(t *testing.T) {
 	s.do(t, "GET", "/v1/usage?group_by=week", tok, nil).problem(t, 400, "invalid")
 	s.do(t, "GET", "/v1/usage?from=yesterday", tok, nil).problem(t, 400, "invalid")
 	s.do(t, "GET", "/v1/usage?from=2001-01-02&to=2001-01-01", tok, nil).problem(t, 400, "invalid")
+}
+
+func TestHolds(t *testing.T) {
+	s := chargedServer(t)
+	tok, acct := s.funded(t, "a@example.com", 10_000)
+	holds := func(t *testing.T, token, query string) []apiv1.Hold {
+		t.Helper()
+		var out apiv1.HoldList
+		r := s.do(t, "GET", "/v1/holds"+query, token, nil).status(t, 200)
+		r.json(t, &out)
+		if out.Holds == nil {
+			t.Fatalf("holds is %s, want a list", r.body)
+		}
+		return out.Holds
+	}
+	if got := holds(t, tok, ""); len(got) != 0 {
+		t.Fatalf("holds of a new account: %+v, want none", got)
+	}
+
+	// Two uploads declared: each holds the cost of its declared size.
+	var first, second created
+	s.declare(t, tok, 2*mediagate.MiB).status(t, 201).json(t, &first)
+	s.clock.Advance(time.Second)
+	s.declare(t, tok, 3*mediagate.MiB).status(t, 201).json(t, &second)
+	got := holds(t, tok, "")
+	if len(got) != 2 || got[0].Reference != second.Object.ID || got[1].Reference != first.Object.ID {
+		t.Fatalf("holds %+v, want the second upload's then the first's", got)
+	}
+	h := got[0]
+	if h.Amount != 3*perMiB || h.Operation != "upload" || !strings.HasPrefix(h.ID, "hold_") ||
+		!h.ExpiresAt.After(h.CreatedAt) || h.CreatedAt.Location() != time.UTC {
+		t.Fatalf("hold %+v, want 3000 for the upload, expiring after it was made", h)
+	}
+	if b := s.account(t, tok); b.Held != got[0].Amount+got[1].Amount {
+		t.Fatalf("held=%d, want the holds' sum %d", b.Held, got[0].Amount+got[1].Amount)
+	}
+	if got := holds(t, tok, "?limit=1"); len(got) != 1 || got[0].ID != h.ID {
+		t.Fatalf("limit=1: %+v, want the newest hold only", got)
+	}
+
+	// Another account sees none of them; aborting an upload releases its hold.
+	other := s.signup(t, "b@example.com")
+	if got := holds(t, other, ""); len(got) != 0 {
+		t.Fatalf("another account's holds: %+v, want none", got)
+	}
+	s.do(t, "DELETE", "/v1/uploads/"+second.Object.ID, tok, nil).status(t, 204)
+	if got := holds(t, tok, ""); len(got) != 1 || got[0].Reference != first.Object.ID {
+		t.Fatalf("holds after an abort: %+v, want the first upload's", got)
+	}
+	s.balance(t, acct, 10_000, 2*perMiB)
+
+	for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x"} {
+		s.do(t, "GET", "/v1/holds"+q, tok, nil).problem(t, 400, mediagate.EINVALID)
+	}
+	s.do(t, "GET", "/v1/holds", "", nil).problem(t, 401, mediagate.EUNAUTHORIZED)
+}
+
+func TestPrices(t *testing.T) {
+	s := newServer(t, func(c *api.Config) { c.Prices.DownloadPerMiB = 2_500; c.Prices.JobRun = 70_000 })
+	tok := s.signup(t, "prices@example.com")
+	s.do(t, "GET", "/v1/prices", "", nil).problem(t, 401, mediagate.EUNAUTHORIZED)
+	var p apiv1.Prices
+	s.do(t, "GET", "/v1/prices", tok, nil).status(t, 200).json(t, &p)
+	want := mediagate.DefaultPrices()
+	if p.DownloadPerMiB != 2_500 || p.JobRun != 70_000 || p.UploadPerMiB != want.UploadPerMiB || p.PinPerGiBDay != want.PinPerGiBDay ||
+		p.FetchPerURL != want.FetchPerURL || p.FetchPerMiB != want.FetchPerMiB || p.APIRequest != want.APIRequest {
+		t.Fatalf("GET /v1/prices = %+v, want the configured prices (download 2500, job 70000, the rest default %+v)", p, want)
+	}
 }

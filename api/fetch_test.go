@@ -89,13 +89,20 @@ func (s *server) account(t *testing.T, token string) apiv1.AccountBalance {
 	return b
 }
 
+// manifestLine is one line of a fetch's manifest: a result, and the object
+// its body was stored as.
+type manifestLine struct {
+	fetch.Result
+	ObjectID string `json:"object_id"`
+}
+
 // manifest reads a fetch's manifest, by URL.
-func (s *server) manifest(t *testing.T, id string) map[string]fetch.Result {
+func (s *server) manifest(t *testing.T, id string) map[string]manifestLine {
 	t.Helper()
-	out := map[string]fetch.Result{}
+	out := map[string]manifestLine{}
 	sc := bufio.NewScanner(bytes.NewReader(s.Bytes(t, id)))
 	for sc.Scan() {
-		var r fetch.Result
+		var r manifestLine
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("manifest line %q: %v", sc.Text(), err)
 		}
@@ -188,10 +195,13 @@ func TestFetchService(t *testing.T) {
 		if !found {
 			t.Fatalf("img %d has no object with its bytes, name and type", i)
 		}
+		if res.ObjectID == "" || !bytes.Equal(s.Bytes(t, res.ObjectID), apitest.PNG(i)) {
+			t.Fatalf("img %d: the manifest names object %q, which does not hold its bytes", i, res.ObjectID)
+		}
 	}
 	// Of the three URLs of the same bytes, whichever ended first stored
 	// them; the other two name its key.
-	var stored, dups []fetch.Result
+	var stored, dups []manifestLine
 	for i := 1; i <= 3; i++ {
 		switch r := m[fmt.Sprintf("%s/dup/%d.png", origin, i)]; r.Status {
 		case fetch.StatusOK:
@@ -200,10 +210,11 @@ func TestFetchService(t *testing.T) {
 			dups = append(dups, r)
 		}
 	}
-	if len(stored) != 1 || len(dups) != 2 || dups[0].Key != stored[0].Key || dups[1].Key != stored[0].Key {
+	if len(stored) != 1 || len(dups) != 2 || dups[0].Key != stored[0].Key || dups[1].Key != stored[0].Key ||
+		stored[0].ObjectID == "" || dups[0].ObjectID != stored[0].ObjectID || dups[1].ObjectID != stored[0].ObjectID {
 		t.Fatalf("manifest: the same bytes stored by %+v, duplicates %+v", stored, dups)
 	}
-	if m[origin+"/missing"].Kind != fetch.KindHTTP {
+	if m[origin+"/missing"].Kind != fetch.KindHTTP || m[origin+"/missing"].ObjectID != "" {
 		t.Fatalf("manifest: missing %+v", m[origin+"/missing"])
 	}
 

@@ -89,6 +89,9 @@ func compileJobTypes(types map[string]mediagate.JobType) (map[string]*jobType, e
 	for name, t := range types {
 		jt := &jobType{JobType: t}
 		if t.ParamsSchema != "" {
+			if !json.Valid([]byte(t.ParamsSchema)) { // GET /v1/job-types answers it as JSON
+				return nil, mediagate.Errorf(mediagate.EINVALID, "job type %s: params_schema is not JSON", name)
+			}
 			doc, err := jsonschema.UnmarshalJSON(strings.NewReader(t.ParamsSchema))
 			if err != nil {
 				return nil, mediagate.Errorf(mediagate.EINVALID, "job type %s: params_schema: %v", name, err)

@@ -39,10 +39,17 @@ func (h *objects) object(w http.ResponseWriter, r *http.Request) (*mediagate.Obj
 	return o, true
 }
 
+// handleListObjects answers one page of the caller's objects, newest first,
+// filtered by ?state=, ?type=, ?pinned= and ?name= (a substring of the
+// filename; see mediagate.ObjectFilter), all at once.
 func handleListObjects(h *objects) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := mediagate.ObjectFilter{Cursor: q.Get("cursor"), ContentType: strings.ToLower(q.Get("type"))}
+		f := mediagate.ObjectFilter{Cursor: q.Get("cursor"), ContentType: strings.ToLower(q.Get("type")), Name: q.Get("name")}
+		if err := mediagate.CheckNameFilter(f.Name); err != nil {
+			writeError(w, r, err)
+			return
+		}
 		switch s := mediagate.ObjectState(q.Get("state")); s {
 		case "", mediagate.StatePending, mediagate.StateReady, mediagate.StateDeleted:
 			f.State = s

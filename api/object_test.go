@@ -53,12 +53,15 @@ func TestListObjects(t *testing.T) {
 	for query, want := range map[string]int{
 		"type=image/": 5, "type=IMAGE/PNG": 5, "type=application/pdf": 1, "state=pending": 1, "state=ready": 6,
 		"pinned=true": 1, "pinned=false": 6,
+		"name=IMG": 5, "name=img3.PNG": 1, "name=.p": 6, "name=%25": 0, "name=_": 0, "name=img&type=application/": 0,
+		"name=d&type=application/pdf&state=ready": 1, "name=" + strings.Repeat("x", 200): 0,
 	} {
 		if got := count(query); got != want {
 			t.Errorf("%s: %d objects, want %d", query, got, want)
 		}
 	}
-	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "state=lost", "pinned=maybe", "cursor=bm90IGEgY3Vyc29y"} {
+	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "state=lost", "pinned=maybe", "cursor=bm90IGEgY3Vyc29y",
+		"name=" + strings.Repeat("x", 201), "name=%FF", "name=a%00b"} {
 		s.do(t, "GET", "/v1/objects?"+q, tok, nil).problem(t, 400, "invalid")
 	}
 }

@@ -114,7 +114,10 @@ func (op operation) openAPI() map[string]any {
 	return out
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	rawJSONType = reflect.TypeOf(json.RawMessage(nil))
+)
 
 // schemaOf returns the JSON Schema of a Go type as encoding/json marshals it.
 func schemaOf(t reflect.Type) map[string]any {
@@ -124,6 +127,8 @@ func schemaOf(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawJSONType:
+		return map[string]any{} // any JSON value, as it came
 	case t.Kind() == reflect.String:
 		return str()
 	case t.Kind() == reflect.Bool:

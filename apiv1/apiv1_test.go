@@ -32,6 +32,8 @@ func TestZeroValues(t *testing.T) {
 		{SignPartsResponse{Parts: []PartURL{{}}}, `{"parts":[{"number":0,"method":"","url":"","headers":null,"expires_at":` + zt + `}]}`},
 		{PartList{Parts: []Part{{}}}, `{"parts":[{"number":0,"size":0,"etag":""}]}`},
 		{Problem{}, `{"type":"","title":"","status":0,"detail":"","code":""}`},
+		{HoldList{Holds: []Hold{{}}}, `{"holds":[{"id":"","amount":0,"operation":"","reference":"","expires_at":` + zt + `,"created_at":` + zt + `}]}`},
+		{JobTypeList{JobTypes: []JobType{{}}}, `{"job_types":[{"name":"","content_types":null,"max_input_size":0,"price":0,"timeout_seconds":0,"ttl_seconds":0}]}`},
 	} {
 		b, err := json.Marshal(c.v)
 		if err != nil || string(b) != c.want {

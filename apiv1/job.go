@@ -66,6 +66,27 @@ type JobPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// JobType is a kind of job the server runs: what it takes, what it costs
+// and how long it may run.
+type JobType struct {
+	Name string `json:"name"`
+	// ContentTypes are the input types it accepts, checked on the bytes; a
+	// major type with "/*" admits its family.
+	ContentTypes []string `json:"content_types"`
+	MaxInputSize int64    `json:"max_input_size"` // bytes
+	// ParamsSchema is the JSON Schema (draft 2020-12) a job's params must
+	// match; absent, params may be any JSON object.
+	ParamsSchema   json.RawMessage `json:"params_schema,omitempty"`
+	Price          int64           `json:"price"`           // micro-credits per successful run
+	TimeoutSeconds int64           `json:"timeout_seconds"` // one attempt's limit
+	TTLSeconds     int64           `json:"ttl_seconds"`     // how long a finished job and its outputs are kept
+}
+
+// JobTypeList is the answer to GET /v1/job-types: every job type, by name.
+type JobTypeList struct {
+	JobTypes []JobType `json:"job_types"`
+}
+
 // JobCallback is the body POSTed to a job's callback_url when it finishes,
 // with headers Mediagate-Timestamp (Unix seconds) and Mediagate-Signature
 // ("v1=" + hex HMAC-SHA256 of "TIMESTAMP.BODY" under the account's webhook

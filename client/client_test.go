@@ -434,6 +434,10 @@ func TestObjects(t *testing.T) {
 	if !slices.Equal(all, ids) {
 		t.Fatalf("AllObjects=%v, want %v", all, ids)
 	}
+	page, err = c.Objects(ctx, client.ObjectFilter{Name: "F3.TXT"})
+	if err != nil || len(page.Objects) != 1 || page.Objects[0].ID != ids[1] {
+		t.Fatalf("objects named like F3.TXT=%+v err=%v, want only %s", page, err, ids[1])
+	}
 
 	if o, err := c.Pin(ctx, ids[1]); err != nil || !o.Pinned {
 		t.Fatalf("Pin: %+v, %v", o, err)

@@ -30,6 +30,10 @@ type ObjectFilter struct {
 	State  string // pending, ready or deleted
 	Type   string // exact content type, or a major type with a slash ("image/")
 	Pinned *bool  // only pinned (true) or unpinned (false) objects
+	// Name keeps objects whose filename contains it: A–Z and a–z match each
+	// other, every other character only itself; % and _ are not wildcards.
+	// At most 200 bytes.
+	Name string
 }
 
 // ObjectPage is one page of objects, newest first; NextCursor is "" on the last.
@@ -41,7 +45,7 @@ func (c *Client) Objects(ctx context.Context, f ObjectFilter) (*ObjectPage, erro
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	for k, v := range map[string]string{"cursor": f.Cursor, "state": f.State, "type": f.Type} {
+	for k, v := range map[string]string{"cursor": f.Cursor, "state": f.State, "type": f.Type, "name": f.Name} {
 		if v != "" {
 			q.Set(k, v)
 		}

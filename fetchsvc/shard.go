@@ -1,6 +1,8 @@
 package fetchsvc
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"mediagate"
+	"mediagate/fetch"
 )
 
 // Shard is a shard's job with what its params and its row say.
@@ -229,7 +232,7 @@ func (s *Service) FinishIfDone(ctx context.Context, f *mediagate.Fetch) (*mediag
 		return f, err
 	}
 	state, msg := mediagate.FetchSucceeded, ""
-	var parts []string
+	var parts []manifestPart
 	for _, sh := range shards {
 		j := sh.Job
 		switch {
@@ -243,7 +246,7 @@ func (s *Service) FinishIfDone(ctx context.Context, f *mediagate.Fetch) (*mediag
 			state, msg = mediagate.FetchFailed, fmt.Sprintf("shard %d: %s", sh.N, j.Error)
 		}
 		if j != nil && j.State == mediagate.JobSucceeded && len(j.OutputObjectIDs) > 0 {
-			parts = append(parts, j.OutputObjectIDs[0])
+			parts = append(parts, manifestPart{shard: sh.N, results: j.OutputObjectIDs[0]})
 		}
 	}
 	if state == mediagate.FetchCanceled {
@@ -260,40 +263,85 @@ func (s *Service) FinishIfDone(ctx context.Context, f *mediagate.Fetch) (*mediag
 	return done, nil
 }
 
+// manifestPart is the results object of one shard that succeeded.
+type manifestPart struct {
+	shard   int
+	results string // object id
+}
+
 // manifest joins the shards' results (objects of f's account) into f's
-// manifest object and returns its id.
-func (s *Service) manifest(ctx context.Context, f *mediagate.Fetch, parts []string) (string, error) {
-	var (
-		readers []io.Reader
-		closers []io.Closer
-	)
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for _, id := range parts {
-		o, err := s.Store.Object(ctx, f.AccountID, id)
-		if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
-			continue // deleted by its owner
-		}
-		if err != nil {
-			return "", err
-		}
-		r, _, err := s.Blobs.Open(ctx, o.Key)
-		if err != nil {
-			return "", fmt.Errorf("reading the results of %s: %w", id, err)
-		}
-		readers, closers = append(readers, r), append(closers, r)
-	}
+// manifest object and returns its id. Each line of a stored body gains the
+// id of the object it was stored as ("object_id"), so a reader of the
+// manifest need not know how shards name their objects.
+func (s *Service) manifest(ctx context.Context, f *mediagate.Fetch, parts []manifestPart) (string, error) {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(s.writeManifest(ctx, f, parts, pw)) }()
+	defer pr.Close()
 	id := mediagate.DerivedID(mediagate.PrefixObject, f.ID, "manifest")
 	now := s.now().UTC().Truncate(time.Microsecond)
 	o := &mediagate.Object{ID: id, AccountID: f.AccountID, Key: mediagate.ObjectKey(id), Filename: f.ID + ".ndjson",
 		ContentType: "application/x-ndjson", State: mediagate.StateReady, CreatedAt: now, UpdatedAt: now}
-	if err := s.putObject(ctx, o, io.MultiReader(readers...)); err != nil {
+	if err := s.putObject(ctx, o, pr); err != nil {
 		return "", fmt.Errorf("writing the manifest of %s: %w", f.ID, err)
 	}
 	return id, nil
+}
+
+// writeManifest writes the results of parts to w, in order, each stored
+// body's line with its object id.
+func (s *Service) writeManifest(ctx context.Context, f *mediagate.Fetch, parts []manifestPart, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	for _, p := range parts {
+		o, err := s.Store.Object(ctx, f.AccountID, p.results)
+		if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
+			continue // deleted by its owner
+		}
+		if err != nil {
+			return err
+		}
+		r, _, err := s.Blobs.Open(ctx, o.Key)
+		if err != nil {
+			return fmt.Errorf("reading the results of %s: %w", p.results, err)
+		}
+		err = addObjectIDs(bw, r, f.ID, p.shard)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("reading the results of %s: %w", p.results, err)
+		}
+	}
+	return bw.Flush()
+}
+
+// addObjectIDs copies the NDJSON results of shard from r to w, adding
+// "object_id" to each line whose body was stored (ok, or a duplicate of a
+// body the shard stored).
+func addObjectIDs(w *bufio.Writer, r io.Reader, fetchID string, shard int) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			var res struct {
+				Status fetch.Status `json:"status"`
+				Key    string       `json:"key"`
+			}
+			body := bytes.TrimRight(line, "\r\n")
+			stored := json.Unmarshal(body, &res) == nil && res.Key != "" &&
+				(res.Status == fetch.StatusOK || res.Status == fetch.StatusDuplicate) && bytes.HasSuffix(body, []byte("}"))
+			if stored {
+				w.Write(body[:len(body)-1])
+				w.WriteString(`,"object_id":"` + ShardObjectID(fetchID, shard, res.Key) + "\"}\n")
+			} else {
+				w.Write(body)
+				w.WriteByte('\n')
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // putObject stores r as the ready object o (its size and hash measured).

@@ -244,6 +244,34 @@ func (db *DB) ExpireHolds(ctx context.Context, t time.Time, limit int) (int, err
 	return n, nil
 }
 
+// ActiveHolds returns the account's active holds, newest first, at most
+// limit (≤ 0: 100; at most 1000); expired ones the sweeper has not released
+// yet included.
+func (db *DB) ActiveHolds(ctx context.Context, accountID string, limit int) ([]*mediagate.Hold, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	rows, err := db.pool.Query(ctx, sqlActiveHolds, accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("active holds of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	list := make([]*mediagate.Hold, 0, min(limit, 16))
+	for rows.Next() {
+		h := &mediagate.Hold{AccountID: accountID, State: mediagate.HoldActive}
+		if err := rows.Scan(&h.ID, &h.Amount, &h.Operation, &h.Reference, &h.ExpiresAt, &h.CreatedAt); err != nil {
+			return nil, fmt.Errorf("active holds of %s: %w", accountID, err)
+		}
+		h.ExpiresAt, h.CreatedAt = h.ExpiresAt.UTC(), h.CreatedAt.UTC()
+		list = append(list, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("active holds of %s: %w", accountID, err)
+	}
+	return list, nil
+}
+
 // Balance returns the account's balance and held amount, or ENOTFOUND.
 func (db *DB) Balance(ctx context.Context, accountID string) (mediagate.Balance, error) {
 	b := mediagate.Balance{AccountID: accountID}

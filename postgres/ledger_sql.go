@@ -135,6 +135,9 @@ const (
 	sqlBalance    = `SELECT balance, held FROM balances WHERE account_id = $1`
 	sqlEntries    = `SELECT ` + entryColumns + ` FROM ledger_entries
 		WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
+	// ActiveHolds, through the partial index holds_account.
+	sqlActiveHolds = `SELECT id, amount, operation, reference, expires_at, created_at FROM holds
+		WHERE account_id = $1 AND state = 'active' ORDER BY created_at DESC, id DESC LIMIT $2`
 
 	// ExpireHolds, in a transaction of its own: the candidates, then their
 	// accounts locked in a fixed order, then the release of those still

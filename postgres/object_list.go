@@ -20,8 +20,9 @@ const (
 
 // Objects returns one page of the account's objects, newest first (by
 // creation time, then id), and the cursor of the next page ("" on the last).
-// A malformed cursor or an unknown state is EINVALID. pgx prepares each
-// distinct query text once per connection; the filters make a few dozen.
+// A malformed cursor, an unknown state or a name CheckNameFilter refuses is
+// EINVALID. pgx prepares each distinct query text once per connection; the
+// filters make a few dozen.
 func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectFilter) ([]*mediagate.Object, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -56,6 +57,15 @@ func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectF
 	if f.Pinned != nil {
 		where.WriteString(` AND pinned = ` + arg(*f.Pinned))
 	}
+	if f.Name != "" {
+		if err := mediagate.CheckNameFilter(f.Name); err != nil {
+			return nil, "", err
+		}
+		// ILIKE under COLLATE "C" folds ASCII letters only, as SQLite's
+		// LIKE does; under the database's collation it would fold others
+		// too, as its locale says.
+		where.WriteString(` AND filename COLLATE "C" ILIKE ` + arg(likeContains(f.Name)) + ` ESCAPE '\'`)
+	}
 	if f.Cursor != "" {
 		created, id, ok := parseCursor(f.Cursor)
 		if y := time.UnixMicro(created).UTC().Year(); !ok || y < 1 || y > 9999 {
@@ -80,6 +90,12 @@ func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectF
 	last := list[limit-1]
 	return list, makeCursor(last.CreatedAt.UnixMicro(), last.ID), nil
 }
+
+// likeEscaper escapes what LIKE ... ESCAPE '\' would read as wildcards.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likeContains is the LIKE pattern, for ESCAPE '\', of text that contains s.
+func likeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
 
 // makeCursor encodes the position after the row at n (unix microseconds of
 // an object's creation, or a ledger seq) with id.

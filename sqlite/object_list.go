@@ -19,7 +19,8 @@ const (
 
 // Objects returns one page of the account's objects, newest first (by
 // creation time, then id), and the cursor of the next page ("" on the last).
-// A malformed cursor or an unknown state is EINVALID.
+// A malformed cursor, an unknown state or a name CheckNameFilter refuses is
+// EINVALID.
 func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectFilter) ([]*mediagate.Object, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -54,6 +55,14 @@ func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectF
 		where.WriteString(` AND pinned = ?`)
 		args = append(args, *f.Pinned)
 	}
+	if f.Name != "" {
+		if err := mediagate.CheckNameFilter(f.Name); err != nil {
+			return nil, "", err
+		}
+		// SQLite's LIKE folds ASCII letters only, as ObjectFilter says.
+		where.WriteString(` AND filename LIKE ? ESCAPE '\'`)
+		args = append(args, likeContains(f.Name))
+	}
 	if f.Cursor != "" {
 		created, id, ok := parseCursor(f.Cursor)
 		if !ok {
@@ -84,6 +93,12 @@ func (db *DB) Objects(ctx context.Context, accountID string, f mediagate.ObjectF
 	last := list[limit-1]
 	return list, makeCursor(micros(last.CreatedAt), last.ID), nil
 }
+
+// likeEscaper escapes what LIKE ... ESCAPE '\' would read as wildcards.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likeContains is the LIKE pattern, for ESCAPE '\', of text that contains s.
+func likeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
 
 // listing returns the prepared statement for query, preparing it the first
 // time. The filters make a few dozen distinct queries at most.

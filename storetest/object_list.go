@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +202,124 @@ func testObjectsCursor(t *testing.T, s mediagate.Store) {
 	} {
 		_, _, err := s.Objects(ctx, a.ID, mediagate.ObjectFilter{Cursor: bad})
 		wantCode(t, err, mediagate.EINVALID, fmt.Sprintf("Objects(cursor %q)", bad))
+	}
+}
+
+func testObjectsName(t *testing.T, s mediagate.Store) {
+	ctx := t.Context()
+	a, b := newAccount(t, s, at(0)), newAccount(t, s, at(0))
+	n := 0
+	add := func(accountID, filename, contentType string) *mediagate.Object {
+		t.Helper()
+		n++
+		return newObject(t, s, accountID, at(time.Duration(n)*time.Second), func(o *mediagate.Object) {
+			o.Filename, o.ContentType = filename, contentType
+		})
+	}
+	photo := add(a.ID, "Holiday Photo.PNG", "image/png")
+	video := add(a.ID, "holiday-video.mp4", "video/mp4")
+	pct := add(a.ID, "100% real.jpg", "image/jpeg")
+	noPct := add(a.ID, "100 real.jpg", "image/jpeg")
+	under := add(a.ID, "my_file.txt", "text/plain")
+	noUnder := add(a.ID, "myXfile.txt", "text/plain")
+	slash := add(a.ID, `back\slash.txt`, "text/plain")
+	upper := add(a.ID, "Été.png", "image/png")
+	lower := add(a.ID, "été.png", "image/png")
+	add(b.ID, "Holiday Photo.PNG", "image/png") // another account's
+	gone := add(a.ID, "holiday gone.png", "image/png")
+	_, err := s.DeleteObject(ctx, a.ID, gone.ID, at(time.Hour))
+	must(t, err, "DeleteObject")
+	ready, err := s.CompleteObject(ctx, a.ID, photo.ID, 1, photo.SHA256, photo.ContentType, at(time.Hour))
+	must(t, err, "CompleteObject")
+
+	for _, tc := range []struct {
+		f    mediagate.ObjectFilter
+		want []*mediagate.Object
+	}{
+		{mediagate.ObjectFilter{Name: "holiday"}, []*mediagate.Object{ready, video}},
+		{mediagate.ObjectFilter{Name: "PHOTO.png"}, []*mediagate.Object{ready}},
+		{mediagate.ObjectFilter{Name: "y p"}, []*mediagate.Object{ready}},
+		{mediagate.ObjectFilter{Name: "Holiday Photo.PNG"}, []*mediagate.Object{ready}},
+		{mediagate.ObjectFilter{Name: "Holiday Photo.PNG!"}, nil},
+		{mediagate.ObjectFilter{Name: "100%"}, []*mediagate.Object{pct}},
+		{mediagate.ObjectFilter{Name: "%"}, []*mediagate.Object{pct}},
+		{mediagate.ObjectFilter{Name: "my_f"}, []*mediagate.Object{under}},
+		{mediagate.ObjectFilter{Name: "_"}, []*mediagate.Object{under}},
+		{mediagate.ObjectFilter{Name: `k\s`}, []*mediagate.Object{slash}},
+		{mediagate.ObjectFilter{Name: `\`}, []*mediagate.Object{slash}},
+		{mediagate.ObjectFilter{Name: "100"}, []*mediagate.Object{pct, noPct}},
+		{mediagate.ObjectFilter{Name: "MYXFILE"}, []*mediagate.Object{noUnder}},
+		// Only ASCII letters are folded.
+		{mediagate.ObjectFilter{Name: "été"}, []*mediagate.Object{lower}},
+		{mediagate.ObjectFilter{Name: "Été"}, []*mediagate.Object{upper}},
+		{mediagate.ObjectFilter{Name: "Té.PNG"}, []*mediagate.Object{upper, lower}},
+		{mediagate.ObjectFilter{Name: "TÉ.PNG"}, nil},
+		// With the other filters.
+		{mediagate.ObjectFilter{Name: "holiday", ContentType: "image/"}, []*mediagate.Object{ready}},
+		{mediagate.ObjectFilter{Name: "real", ContentType: "image/jpeg"}, []*mediagate.Object{pct, noPct}},
+		{mediagate.ObjectFilter{Name: ".png", ContentType: "video/"}, nil},
+		{mediagate.ObjectFilter{Name: "holiday", State: mediagate.StatePending}, []*mediagate.Object{video}},
+		{mediagate.ObjectFilter{Name: "holiday", State: mediagate.StateReady}, []*mediagate.Object{ready}},
+		{mediagate.ObjectFilter{Name: "holiday", State: mediagate.StateDeleted}, []*mediagate.Object{gone}},
+		{mediagate.ObjectFilter{Name: "HOLIDAY", Pinned: new(false)}, []*mediagate.Object{ready, video}},
+	} {
+		want := slices.Clone(tc.want)
+		newestFirst(want)
+		for _, limit := range []int{0, 1} {
+			f := tc.f
+			f.Limit = limit
+			got := walk(t, s, a.ID, f, nil)
+			if !slices.Equal(ids(got), ids(want)) {
+				t.Fatalf("Objects(%+v)=%v, want %v", f, ids(got), ids(want))
+			}
+		}
+	}
+
+	for _, name := range []string{strings.Repeat("a", mediagate.MaxNameFilter+1), "\xff", "a\x00b", "tab\there"} {
+		_, _, err := s.Objects(ctx, a.ID, mediagate.ObjectFilter{Name: name})
+		wantCode(t, err, mediagate.EINVALID, fmt.Sprintf("Objects(name %q)", name))
+	}
+	list, _, err := s.Objects(ctx, a.ID, mediagate.ObjectFilter{Name: strings.Repeat("é", mediagate.MaxNameFilter/2)})
+	must(t, err, "Objects(name of MaxNameFilter bytes)")
+	if len(list) != 0 {
+		t.Fatalf("Objects(name of MaxNameFilter bytes)=%v, want none", ids(list))
+	}
+}
+
+// testObjectsNamePaging walks a filtered listing page by page: the pages
+// hold only matches, full but the last, with objects that do not match
+// between and around them.
+func testObjectsNamePaging(t *testing.T, s mediagate.Store) {
+	a := newAccount(t, s, at(0))
+	var want, images []*mediagate.Object
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, i := range r.Perm(40) {
+		created := at(time.Duration(i/3) * time.Second) // ties broken by id
+		name, ct := fmt.Sprintf("other-%d.txt", i), "text/plain"
+		if i%3 != 0 {
+			name = fmt.Sprintf("Scan_%02d.pdf", i)
+			if i%2 == 0 {
+				name, ct = fmt.Sprintf("SCAN_%02d.png", i), "image/png"
+			}
+		}
+		o := newObject(t, s, a.ID, created, func(o *mediagate.Object) { o.Filename, o.ContentType = name, ct })
+		switch {
+		case ct == "image/png":
+			want, images = append(want, o), append(images, o)
+		case i%3 != 0:
+			want = append(want, o)
+		}
+	}
+	newestFirst(want)
+	newestFirst(images)
+	for _, limit := range []int{1, 2, 5, len(want) - 1, len(want), len(want) + 1} {
+		got := walk(t, s, a.ID, mediagate.ObjectFilter{Name: "scan_", Limit: limit}, nil)
+		if !slices.Equal(ids(got), ids(want)) {
+			t.Fatalf("limit %d: walk=%v, want %v", limit, ids(got), ids(want))
+		}
+		got = walk(t, s, a.ID, mediagate.ObjectFilter{Name: "scan_", ContentType: "image/", Limit: limit}, nil)
+		if !slices.Equal(ids(got), ids(images)) {
+			t.Fatalf("limit %d, image/: walk=%v, want %v", limit, ids(got), ids(images))
+		}
 	}
 }

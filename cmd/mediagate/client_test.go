@@ -232,6 +232,9 @@ func TestLsPinRm(t *testing.T) {
 	if out := c.mustRun(t, "ls", "--pinned=false", "--json"); strings.Count(out, "\n") != 2 || strings.Contains(out, ids[0]) {
 		t.Fatalf("ls --pinned=false printed %q, want the 2 unpinned", out)
 	}
+	if out := c.mustRun(t, "ls", "--name", "F1", "--json"); strings.Count(out, "\n") != 1 || !strings.Contains(out, ids[1]) {
+		t.Fatalf("ls --name F1 printed %q, want only %s", out, ids[1])
+	}
 
 	out, errOut, err := c.run(t, "ls", "--limit", "2")
 	if err != nil || strings.Count(out, "\n") != 3 || !strings.Contains(errOut, "--cursor") {

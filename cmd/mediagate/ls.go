@@ -21,6 +21,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	var f client.ObjectFilter
 	fs.StringVar(&f.State, "state", "", "only objects in this state: pending, ready or deleted (default: pending and ready)")
 	fs.StringVar(&f.Type, "type", "", "only this content type, or a family with a slash (image/)")
+	fs.StringVar(&f.Name, "name", "", "only objects whose file name contains this text (ASCII letters in any case)")
 	pinned := fs.Bool("pinned", false, "only pinned objects (--pinned=false: only unpinned)")
 	fs.IntVar(&f.Limit, "limit", 100, "objects per page, 1 to 1000")
 	fs.StringVar(&f.Cursor, "cursor", "", "start at this page (a cursor an earlier ls printed)")
