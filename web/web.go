@@ -34,10 +34,18 @@ func Assets() http.Handler {
 	})
 }
 
-// setHeaders keeps the page to its own scripts, styles and the API.
+// csp keeps the page to its own scripts and styles. It may send and fetch
+// bytes elsewhere: uploads go straight to the blob store through pre-signed
+// URLs, and pictures and players read from download URLs, which an S3
+// store or an edge serves from another origin.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' http: https:; " +
+	"img-src 'self' blob: data: http: https:; media-src 'self' blob: http: https:; " +
+	"object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// setHeaders sets the page's CSP and safety headers.
 func setHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 }

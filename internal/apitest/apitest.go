@@ -1,13 +1,14 @@
 // Package apitest runs the real mediagate API for tests of its clients: the
 // handler of package api over a fresh SQLite database and disk blob store in
-// the test's temporary directory, served on a loopback port. Nothing of the
+// the test's temporary directory (or the blob store WithBlobStore gives, such
+// as an S3 store on MinIO), served on a loopback port. Nothing of the
 // API is re-implemented here; what a test sees is what `mediagate serve`
 // answers.
 //
 // Start gives a running server with a signed-up account, its user token and
 // an API key. Tests may inject failures into blob PUTs (BeforeBlobPut), see
 // which blob PUTs were made (BlobPuts), move the server's clock (Clock) and
-// look into the stores (Store, Blobs, Bytes, State).
+// look into the stores (Store, Blobs, BlobStore, Bytes, State).
 //
 // The package is for tests only; it imports testing.
 package apitest
@@ -42,7 +43,7 @@ import (
 // changed; its methods are safe for concurrent use.
 type Server struct {
 	// URL is the server's base URL, "http://127.0.0.1:PORT", also the base of
-	// the blob URLs it signs.
+	// the blob URLs it signs (unless its blob store pre-signs its own).
 	URL string
 	// Account is the account Start signed up, with its token and API key.
 	Account
@@ -50,8 +51,12 @@ type Server struct {
 	Config api.Config
 	// Store is the server's metadata store, for tests that inspect state.
 	Store *sqlite.DB
-	// Blobs is the server's blob store, for tests that inspect bytes.
+	// Blobs is the server's disk blob store, for tests that inspect bytes;
+	// nil when WithBlobStore gave another store.
 	Blobs *disk.BlobStore
+	// BlobStore is the blob store the API runs over: Blobs, or the store
+	// WithBlobStore gave.
+	BlobStore mediagate.BlobStore
 	// Clock is the server's time source.
 	Clock *Clock
 	// Fetches is the fetch service, with WithFetches; nil otherwise.
@@ -105,6 +110,7 @@ type options struct {
 	beforePut BlobPutHook
 	limiter   func(now func() time.Time) mediagate.Limiter
 	fetches   *fetchOptions
+	blobs     func(tb testing.TB) mediagate.BlobStore
 }
 
 type fetchOptions struct {
@@ -136,6 +142,16 @@ func WithMinPartSize(n int64) Option {
 	return WithConfig(func(c *api.Config) { c.MinPartSize = n })
 }
 
+// WithBlobStore runs the API over the blob store open returns, instead of a
+// disk store in the test's directory; open arranges its closing, with
+// tb.Cleanup, if it needs any. Server.Blobs is then nil. A store that
+// pre-signs (mediagate.Presigner: S3) takes the clients' PUTs itself, so
+// they never reach this server: BeforeBlobPut hooks are not called and
+// BlobPuts stays empty.
+func WithBlobStore(open func(tb testing.TB) mediagate.BlobStore) Option {
+	return func(o *options) { o.blobs = open }
+}
+
 // WithBeforeBlobPut sets the hook called before each blob PUT, as
 // Server.SetBeforeBlobPut does.
 func WithBeforeBlobPut(hook BlobPutHook) Option {
@@ -146,10 +162,10 @@ func WithBeforeBlobPut(hook BlobPutHook) Option {
 const Password = "correct horse battery staple"
 
 // Start builds the API over a fresh SQLite database and disk blob store in
-// tb.TempDir(), serves it on a loopback port, signs up an account
-// (apitest@example.com) and makes it an API key. Everything is closed when
-// the test ends. What the API logs at level warn or above (5xx answers,
-// failed purges) goes to the test's output.
+// tb.TempDir() (or WithBlobStore's store), serves it on a loopback port,
+// signs up an account (apitest@example.com) and makes it an API key.
+// Everything is closed when the test ends. What the API logs at level warn
+// or above (5xx answers, failed purges) goes to the test's output.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	var o options
@@ -163,9 +179,17 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	blobs, err := disk.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		tb.Fatalf("apitest: %v", err)
+	var (
+		blobs  mediagate.BlobStore
+		onDisk *disk.BlobStore
+	)
+	if o.blobs != nil {
+		blobs = o.blobs(tb)
+	} else {
+		if onDisk, err = disk.Open(filepath.Join(dir, "blobs")); err != nil {
+			tb.Fatalf("apitest: %v", err)
+		}
+		blobs = onDisk
 	}
 	cfg := api.DefaultConfig()
 	for _, f := range o.config {
@@ -179,7 +203,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	master := make([]byte, 32)
 	rand.Read(master)
 
-	s := &Server{Store: store, Blobs: blobs, Clock: clk, beforePut: o.beforePut}
+	s := &Server{Store: store, Blobs: onDisk, BlobStore: blobs, Clock: clk, beforePut: o.beforePut}
 	var limiter mediagate.Limiter
 	if o.limiter != nil {
 		limiter = o.limiter(clk.Now)
@@ -428,7 +452,7 @@ func (s *Server) Bytes(tb testing.TB, id string) []byte {
 	if o == nil {
 		return nil
 	}
-	rc, _, err := s.Blobs.Open(context.Background(), o.Key)
+	rc, _, err := s.BlobStore.Open(context.Background(), o.Key)
 	if mediagate.ErrorCode(err) == mediagate.ENOTFOUND {
 		return nil
 	} else if err != nil {

@@ -3,6 +3,7 @@ package apitest_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"mediagate"
 	"mediagate/client"
+	"mediagate/disk"
 	"mediagate/internal/apitest"
 )
 
@@ -94,5 +96,35 @@ func TestBlobPuts(t *testing.T) {
 	}
 	if st := srv.State(t, mediagate.NewID(mediagate.PrefixObject)); st != "" {
 		t.Fatalf("state of an unknown object=%q, want none", st)
+	}
+}
+
+// TestWithBlobStore checks that the API keeps its bytes in the store given,
+// and that Bytes reads them from it.
+func TestWithBlobStore(t *testing.T) {
+	blobs, err := disk.Open(filepath.Join(t.TempDir(), "given"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	srv := apitest.Start(t, apitest.WithBlobStore(func(testing.TB) mediagate.BlobStore { return blobs }))
+	if srv.Blobs != nil || srv.BlobStore != mediagate.BlobStore(blobs) {
+		t.Fatalf("Blobs=%v, BlobStore=%v; want nil and the store given", srv.Blobs, srv.BlobStore)
+	}
+	path, data := writeFile(t, "given.txt", 3000)
+	o, err := client.New(srv.URL, srv.Key).UploadFile(t.Context(), path, client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := blobs.Open(t.Context(), srv.Object(t, o.ID).Key)
+	if err != nil {
+		t.Fatalf("the store given does not hold the upload: %v", err)
+	}
+	defer rc.Close()
+	if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the store given holds %d bytes (%v), want the file's %d", len(got), err, len(data))
+	}
+	if !bytes.Equal(srv.Bytes(t, o.ID), data) {
+		t.Fatal("Bytes does not read the file's bytes from the store given")
 	}
 }

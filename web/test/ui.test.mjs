@@ -1,159 +1,14 @@
-// Real-browser tests of the mediagate web UI: playwright-core drives the
-// system's chromium against a running server (MEDIAGATE_URL) through the
-// page's accessible names only, at a phone's and a desktop's size. Any page
-// error, console error or unexpected HTTP error answer fails the test that
-// caused it. Screenshots of the signed-out page and the keys page are saved
-// to SCREENSHOT_DIR (default docs/screenshots).
+// Real-browser tests of the mediagate web UI's accounts and keys:
+// sign up, keys (create, copy, revoke), sign out, sign in, reload, keyboard
+// only, at a phone's and a desktop's size. Screenshots of the signed-out page
+// and the keys page go to SCREENSHOT_DIR. Helpers: lib.mjs.
 //
 // Run by `go test ./web` (TestBrowser), which starts the API in-process;
-// by hand: MEDIAGATE_URL=http://127.0.0.1:8080 node web/test/ui.test.mjs
-import { test, before, after } from "node:test";
+// by hand: MEDIAGATE_URL=http://127.0.0.1:8080 node --test web/test/
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const base = process.env.MEDIAGATE_URL;
-if (!base) {
-  console.error("ui.test.mjs: set MEDIAGATE_URL to the server's base URL (http://127.0.0.1:PORT)");
-  process.exit(2);
-}
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const shots = process.env.SCREENSHOT_DIR || fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
-const password = "correct horse battery staple";
-const timeout = 5_000; // per wait: the server is local, nothing should take long
-
-const viewports = [
-  { name: "phone", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
-  // On the desktop the page may use the clipboard, and the test reads it.
-  { name: "desktop", viewport: { width: 1280, height: 800 }, screenshots: true, clipboard: true },
-];
-
-let browser;
-before(async () => {
-  const args = ["--disable-dev-shm-usage"];
-  if (process.getuid?.() === 0) args.push("--no-sandbox"); // chromium's sandbox refuses root
-  browser = await chromium.launch({ executablePath, headless: true, args });
-});
-after(async () => {
-  await browser?.close();
-});
-
-let seq = 0;
-// unique returns a name no other run against the same server has used.
-function unique(prefix) {
-  return `${prefix}-${Date.now().toString(36)}-${process.pid}-${++seq}`;
-}
-
-// open starts a fresh browser context (its own storage) at the UI's page and
-// watches it for errors: page errors, console errors and answers of 400 and
-// above from the server. A test lists the error answers it causes with
-// expectStatus; checkClean fails on anything else.
-async function open(t, opts = {}) {
-  const { name, screenshots, clipboard, ...ctxOpts } = opts;
-  const context = await browser.newContext({ ...ctxOpts, baseURL: base });
-  t.after(() => context.close());
-  if (clipboard) await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
-  const page = await context.newPage();
-  page.setDefaultTimeout(timeout);
-  const problems = [];
-  const answers = [];
-  page.on("pageerror", (err) => problems.push(`page error: ${err.stack || err}`));
-  page.on("console", (msg) => {
-    // Chromium logs every error answer as "Failed to load resource"; those
-    // are judged from the responses themselves, below.
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
-      problems.push(`console error: ${msg.text()} (${msg.location().url})`);
-    }
-  });
-  page.on("response", (res) => {
-    if (res.status() >= 400 && res.url().startsWith(base)) {
-      answers.push(`${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`);
-    }
-  });
-  page.on("requestfailed", (req) => problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`));
-  // Confirm whatever the page asks (Revoke may ask first).
-  page.on("dialog", (d) => d.accept().catch(() => {}));
-  const w = {
-    page,
-    expectStatus(answer) {
-      const i = answers.indexOf(answer);
-      assert.ok(i >= 0, `expected the answer ${answer}; error answers seen: ${JSON.stringify(answers)}`);
-      answers.splice(i, 1);
-    },
-    checkClean() {
-      assert.deepEqual([...problems, ...answers.map((a) => `unexpected answer: ${a}`)], [], "the page reported errors");
-    },
-  };
-  await page.goto("/");
-  return w;
-}
-
-// eventually polls get until its value satisfies ok, then returns it; after
-// the timeout it fails with what it last got.
-async function eventually(what, get, ok) {
-  const end = Date.now() + timeout;
-  let got;
-  for (;;) {
-    got = await get();
-    if (ok(got)) return got;
-    if (Date.now() > end) assert.fail(`${what}: got ${JSON.stringify(got)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const text = (loc) => loc.innerText().catch((err) => `<${err.message.split("\n")[0]}>`);
-
-async function waitText(what, loc, re) {
-  return eventually(`${what} should match ${re}`, () => text(loc), (s) => re.test(s));
-}
-
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-// signedIn waits for the signed-in view of account name.
-async function signedIn(page, account) {
-  const status = page.getByRole("status", { name: "Account" });
-  try {
-    await waitText("the account status", status, new RegExp(`${escape(account)}.*available`, "s"));
-  } catch (err) {
-    const alerts = (await page.getByRole("alert").allInnerTexts()).filter((s) => s.trim());
-    if (alerts.length) err.message += `; the page's alert says: ${alerts.join(" | ")}`;
-    throw err;
-  }
-  const nav = page.getByRole("navigation");
-  await nav.getByRole("link", { name: "Keys" }).waitFor();
-  await nav.getByRole("button", { name: "Sign out" }).waitFor();
-  assert.equal(await page.getByRole("form", { name: "Sign in" }).count(), 0, "the Sign in form is shown while signed in");
-}
-
-// signedOut waits for the signed-out view.
-async function signedOut(page) {
-  await page.getByRole("form", { name: "Sign in" }).waitFor();
-  await page.getByRole("form", { name: "Sign up" }).waitFor();
-  assert.equal(await page.getByRole("button", { name: "Sign out" }).count(), 0, "Sign out is shown while signed out");
-}
-
-// noAlert checks that no error is shown: the alert, if there is one, is
-// empty.
-async function noAlert(page, where) {
-  const alerts = await page.getByRole("alert").allInnerTexts();
-  assert.deepEqual(alerts.filter((s) => s.trim()), [], `${where}: an error is shown`);
-}
-
-async function noSideScroll(page, where) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px viewport`);
-}
-
-// apiStatus answers the status of GET /v1/account with an API key.
-async function apiStatus(secret) {
-  const res = await fetch(new URL("/v1/account", base), { headers: { Authorization: `Bearer ${secret}` } });
-  await res.arrayBuffer();
-  return res.status;
-}
+import { apiStatus, base, eventually, noAlert, noSideScroll, open, password, shots, signedIn, signedOut, signUp, unique, viewports, waitText } from "./lib.mjs";
 
 for (const vp of viewports) {
   test(`${vp.name}: sign up, make and revoke a key, sign out, sign in, reload`, { timeout: 30_000 }, async (t) => {
@@ -230,8 +85,10 @@ for (const vp of viewports) {
     await signin.getByRole("button", { name: "Sign in" }).click();
     await signedIn(page, account);
     assert.equal(await region.count(), 0, "the secret of the key made before signing out is shown again after signing in");
-    // The keys are listed (no request of the page's is still running, for
-    // the reload to cut short).
+    // Signing in shows the files; the keys are a click away (and listed:
+    // no request of the page's is still running, for the reload to cut short).
+    await page.getByRole("heading", { name: "Files" }).waitFor();
+    await page.getByRole("navigation").getByRole("link", { name: "Keys" }).click();
     await waitText("the key row after signing in", row, /revoked/);
 
     await page.reload();
@@ -280,5 +137,31 @@ test("keyboard only: tab to the Sign in form, fill it, press Enter", { timeout: 
   }
   await page.keyboard.press("Enter");
   await signedIn(page, account);
+  w.checkClean();
+});
+
+test("a 429 is waited out: the page asks again after Retry-After", { timeout: 30_000 }, async (t) => {
+  const acct = await signUp("Paced Media");
+  const w = await open(t, viewports[1]);
+  const { page } = w;
+  // Only the Keys view reads GET /v1/keys: the first read is refused.
+  const asked = [];
+  await page.route("**/v1/keys", async (route) => {
+    asked.push(Date.now());
+    if (asked.length === 1) {
+      return route.fulfill({ status: 429, headers: { "Retry-After": "1", "Content-Type": "application/problem+json" },
+        body: JSON.stringify({ title: "Too Many Requests", status: 429, code: "rate_limited", detail: "slow down" }) });
+    }
+    return route.continue();
+  });
+  await page.evaluate((token) => sessionStorage.setItem("mediagate.token", token), acct.token);
+  await page.goto("/#keys");
+  await signedIn(page, "Paced Media");
+  const row = page.getByRole("table", { name: "API keys" }).getByRole("row");
+  await eventually("the keys table after the 429", () => row.count(), (n) => n === 1); // the header: a new account has no key
+  await eventually("the second read of the keys", () => asked.length, (n) => n === 2);
+  assert.ok(asked[1] - asked[0] >= 900, `asked again ${asked[1] - asked[0]} ms after a Retry-After of 1 s`);
+  await noAlert(page, "after a 429 waited out");
+  w.expectStatus("429 GET /v1/keys");
   w.checkClean();
 });
