@@ -2,6 +2,7 @@
 // file sent as it is), follow it live over its event stream (polling when
 // the stream fails), cancel it, open its manifest, and list past fetches.
 import { api, bus, bytes, creditsText, el, guard, prices, problemText, readJSON, request, scrollBox, sleep, when, $ } from "./lib.js";
+import { events, lines } from "./textstream.js";
 
 const MiB = 1048576;
 // manifestRows is how many lines of a manifest the page reads and shows.
@@ -164,24 +165,16 @@ async function countFile() {
   estimate();
   if (!file) return;
   const c = (counting = new AbortController());
-  const reader = file.stream().pipeThrough(new TextDecoderStream()).getReader();
-  c.signal.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
   let n = 0;
-  let tail = "";
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      const lines = (tail + value).split("\n");
-      tail = lines.pop().slice(0, 65536); // a longer line is refused by the server anyway
-      n += lines.filter(isURLLine).length;
-    }
+    // A line longer than 64 KiB is refused by the server anyway.
+    for await (const line of lines(file.stream(), { max: 65536, signal: c.signal })) if (isURLLine(line)) n++;
   } catch {
     if (c.signal.aborted) return;
   }
   if (counting !== c) return;
   counting = null;
-  fileURLs = n + (isURLLine(tail) ? 1 : 0);
+  fileURLs = n;
   estimate();
 }
 
@@ -281,37 +274,12 @@ async function stream(id, signal) {
   (async () => {
     while (!(await spare.read()).done);
   })().catch(() => {}); // the stream's own read reports its failures
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
   let ended = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return ended;
-    buf += value.replace(/\r\n?/g, "\n");
-    for (let i; (i = buf.indexOf("\n\n")) >= 0;) {
-      const frame = sseFrame(buf.slice(0, i));
-      buf = buf.slice(i + 2);
-      if (!frame.data) continue;
-      update(JSON.parse(frame.data), signal);
-      if (frame.event === "finished") ended = true;
-    }
+  for await (const { event, data } of events(res.body)) {
+    update(JSON.parse(data), signal);
+    if (event === "finished") ended = true;
   }
-}
-
-// sseFrame parses one server-sent event: its event name and data.
-function sseFrame(text) {
-  const out = { event: "message", data: "" };
-  const data = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith(":")) continue;
-    const i = line.indexOf(":");
-    const field = i < 0 ? line : line.slice(0, i);
-    const v = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-    if (field === "event") out.event = v;
-    else if (field === "data") data.push(v);
-  }
-  out.data = data.join("\n");
-  return out;
+  return ended;
 }
 
 // poll asks for the fetch until it has finished (200), waiting its
@@ -407,12 +375,15 @@ async function openManifest() {
   bus.emit("balance-changed");
   const res = await fetch(link.url, { signal });
   if (!res.ok) throw new Error(`Reading the manifest failed: HTTP ${res.status}.`);
-  const lines = await firstLines(res.body, manifestRows);
-  const rows = lines.map((line) => manifestRow(JSON.parse(line)));
+  const results = [];
+  for await (const line of lines(res.body)) {
+    if (line.trim()) results.push(JSON.parse(line));
+    if (results.length === manifestRows) break;
+  }
   if (current !== f || signal.aborted) return;
-  let more = `All ${lines.length} results.`;
-  if (f.counts.done > lines.length) more = `Showing the first ${lines.length} of ${f.counts.done} results; download the manifest for all of them.`;
-  if (!lines.length) more = "It lists no results: no part of the fetch completed.";
+  let more = `All ${results.length} results.`;
+  if (f.counts.done > results.length) more = `Showing the first ${results.length} of ${f.counts.done} results; download the manifest for all of them.`;
+  if (!results.length) more = "It lists no results: no part of the fetch completed.";
   const box = $("#fetch-manifest", root);
   box.replaceChildren(
     el("h4", { text: "Manifest" }),
@@ -420,28 +391,9 @@ async function openManifest() {
       el("a", { href: link.url, download: `${f.id}.ndjson`, class: "fetch-download", text: "Download manifest" })),
     scrollBox(el("table", { "aria-label": `Manifest of ${f.id}`, class: "fetch-manifest" },
       el("thead", {}, el("tr", {}, ["URL", "Outcome", "Object or error"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, rows))));
+      el("tbody", {}, results.map(manifestRow)))));
   box.hidden = false;
   $("#fetch-open-manifest", root).hidden = true;
-}
-
-// firstLines reads up to n non-empty lines of a body and stops reading.
-async function firstLines(body, n) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const lines = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (!done) buf += value;
-    const parts = buf.split("\n");
-    buf = done ? "" : parts.pop();
-    lines.push(...parts.filter((s) => s.trim()));
-    if (lines.length >= n) {
-      if (!done) await reader.cancel();
-      return lines.slice(0, n);
-    }
-    if (done) return lines;
-  }
 }
 
 // manifestRow is a table row of one manifest result.

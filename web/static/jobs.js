@@ -7,12 +7,12 @@
 // answers 429 before its Retry-After, so it is used only for a job the list
 // no longer shows, which is finished by then).
 import { ProblemError, api, bus, bytes, creditsText, el, guard, problemText, readJSON, request, saveAs, scrollBox, showError, when, $ } from "./lib.js";
+import { active, paintDetails } from "./jobdetails.js";
 
 const tick = 1000; // ms between list reads while jobs run
 const pageSize = 20;
 const watchSize = 50; // the newest jobs read on each tick
 const states = ["queued", "running", "succeeded", "failed", "canceled", "expired"];
-const active = (j) => j.status === "queued" || j.status === "running";
 
 let root;
 let types = new Map(); // name → job type (GET /v1/job-types)
@@ -377,8 +377,16 @@ function paint(id) {
     r.cells.progress.textContent = j.status === "succeeded" ? "done" : "";
   }
   r.cancel.hidden = !active(j) || asked;
-  const key = JSON.stringify([j.status, j.progress, inputName(j), asked]);
-  if (!r.details.hidden && key !== r.painted) paintDetails(j, r);
+  if (!r.details.hidden && paintKey(j) !== r.painted) showDetails(j, r);
+}
+
+// paintKey is what a job's details show: they are painted again when it
+// changes.
+const paintKey = (j) => JSON.stringify([j.status, j.progress, inputName(j), cancelAsked.has(j.id) && j.status === "running"]);
+
+function showDetails(j, r) {
+  r.painted = paintKey(j);
+  paintDetails(r.details.querySelector('[role="region"]'), j, inputName(j), download);
 }
 
 function toggleDetails(id) {
@@ -386,66 +394,7 @@ function toggleDetails(id) {
   const open = r.details.hidden;
   r.details.hidden = !open;
   r.toggle.setAttribute("aria-expanded", String(open));
-  if (open) paintDetails(jobs.get(id), r);
-}
-
-// paintDetails fills a job's details: its input, params, times, and once
-// it finished its result, error and output files.
-function paintDetails(j, r) {
-  r.painted = JSON.stringify([j.status, j.progress, inputName(j), cancelAsked.has(j.id) && j.status === "running"]);
-  const region = r.details.querySelector('[role="region"]');
-  const facts = [
-    ["Job", el("code", { text: j.id })],
-    ["Input", `${inputName(j)} (${j.input_object_id})`],
-    ["Params", el("code", { text: JSON.stringify(j.params ?? {}) })],
-    ["Submitted", when(j.created_at)],
-    j.started_at && ["Started", when(j.started_at)],
-    j.finished_at && ["Finished", when(j.finished_at)],
-    ["Attempts", String(j.attempts)],
-    ["Price", j.status === "succeeded" ? `${creditsText(j.charged)}, charged` : active(j) ? `${creditsText(j.charged)}, held until it ends`
-      : `${creditsText(j.charged)}, not charged`],
-    j.expires_at && ["Kept until", when(j.expires_at)],
-  ].filter(Boolean);
-  const parts = [el("dl", { class: "job-facts" }, facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]))];
-  if (active(j)) parts.push(el("p", { class: "muted", text: "The result is shown here when the job finishes." }));
-  if (j.status === "failed" || j.status === "canceled") parts.push(el("p", { class: "job-error", text: `Error: ${j.error || j.status}` }));
-  if (j.status === "expired") parts.push(el("p", { class: "muted", text: "This job expired: its result and files are deleted." }));
-  if (j.status === "succeeded") {
-    parts.push(el("h4", { text: "Result" }),
-      el("pre", { role: "region", "aria-label": `Result of ${j.id}`, tabindex: "0", class: "job-result", text: pretty(j.result) }));
-    const outs = j.outputs ?? [];
-    parts.push(el("h4", { text: "Output files" }), outs.length === 0 ? el("p", { class: "muted", text: "None." })
-      : el("ul", { class: "job-outputs" }, outs.map((o) => el("li", {},
-        el("span", { text: `${o.filename} (${bytes(o.size)}, ${o.content_type}) ` }),
-        el("button", { type: "button", class: "quiet", text: `Download ${o.filename}`, onclick: guardIn(region, () => download(o)) })))));
-  }
-  parts.push(el("p", { class: "job-error", role: "alert" }));
-  region.replaceChildren(...parts);
-}
-
-const pretty = (raw) => {
-  try {
-    return JSON.stringify(typeof raw === "string" ? JSON.parse(raw) : raw, null, 2);
-  } catch {
-    return String(raw);
-  }
-};
-
-// guardIn is guard, with the error shown in the details region's alert.
-function guardIn(region, fn) {
-  return async (ev) => {
-    const button = ev.currentTarget;
-    const alert = region.querySelector('[role="alert"]');
-    alert.textContent = "";
-    button.disabled = true;
-    try {
-      await fn();
-    } catch (err) {
-      alert.textContent = err.message;
-    } finally {
-      button.disabled = false;
-    }
-  };
+  if (open) showDetails(jobs.get(id), r);
 }
 
 // download saves an output file through a signed URL; one still valid is

@@ -6,6 +6,7 @@
 // next sign-in of the same user) it can be resumed with the same file.
 import { api, bus, bytes, el, guard, ProblemError, problemText, sleep, $ } from "./lib.js";
 import { put, Slots } from "./transfer.js";
+import { forget, keep, records, storedOf } from "./uploadrecords.js";
 
 const MiB = 1 << 20;
 const singleMax = 16 * MiB; // up to this, one PUT; above, multipart
@@ -91,28 +92,6 @@ function account() {
     throw err;
   });
   return accountP;
-}
-
-// The records of unfinished uploads: localStorage, one map per account.
-const storeKey = (acct) => `mediagate.uploads.${acct}`;
-function records(acct) {
-  try {
-    return JSON.parse(localStorage.getItem(storeKey(acct))) || {};
-  } catch {
-    return {};
-  }
-}
-function keep(u) {
-  const all = records(u.acct);
-  all[u.id] = { id: u.id, filename: u.name, size: u.size, type: u.type, lastModified: u.file.lastModified,
-    multipart: u.multipart, partSize: u.partSize, partCount: u.partCount, expiresAt: u.expiresAt };
-  localStorage.setItem(storeKey(u.acct), JSON.stringify(all));
-}
-function forget(acct, id) {
-  const all = records(acct);
-  delete all[id];
-  if (Object.keys(all).length) localStorage.setItem(storeKey(acct), JSON.stringify(all));
-  else localStorage.removeItem(storeKey(acct));
 }
 
 async function addFiles(list) {
@@ -448,18 +427,6 @@ async function listInterrupted(acct, g) {
   $("#upload-interrupted-list", root).replaceChildren(...items);
   $("#upload-interrupted", root).hidden = !items.length;
   if (notes.length) $("#upload-note", root).textContent = notes.join(" ");
-}
-
-// storedOf answers how many bytes of rec the server has (null: none of
-// its upload), or throws the API's problem.
-async function storedOf(rec) {
-  if (rec.expiresAt && Date.parse(rec.expiresAt) <= Date.now()) return null;
-  if (!rec.multipart) {
-    const o = await api("GET", `/v1/objects/${rec.id}`);
-    return o.state === "pending" ? 0 : null;
-  }
-  const { parts } = await api("GET", `/v1/uploads/${rec.id}/parts`);
-  return parts.reduce((sum, p) => sum + p.size, 0);
 }
 
 function interruptedItem(acct, rec, stored) {
