@@ -95,9 +95,8 @@ func handleAdminCredit(ledger mediagate.Ledger) http.Handler {
 		if req.Operation == "" {
 			req.Operation = "topup"
 		}
-		id := r.PathValue("id")
-		if !mediagate.ValidID(mediagate.PrefixAccount, id) {
-			writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "account %q not found", id))
+		id, ok := pathID(w, r, mediagate.PrefixAccount, "account")
+		if !ok {
 			return
 		}
 		e, err := ledger.Credit(r.Context(), id, req.Amount, req.Operation, key)

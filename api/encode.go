@@ -89,3 +89,15 @@ func queryLimit(q url.Values) (int, error) {
 	}
 	return n, nil
 }
+
+// pathID returns the path's {id} if it is an id of prefix, or answers
+// that the what it names is not found: an id that cannot be one names
+// nothing.
+func pathID(w http.ResponseWriter, r *http.Request, prefix, what string) (string, bool) {
+	id := r.PathValue("id")
+	if !mediagate.ValidID(prefix, id) {
+		writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "%s %q not found", what, id))
+		return "", false
+	}
+	return id, true
+}

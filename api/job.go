@@ -100,9 +100,8 @@ func handleCancelJob(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		p := principalFrom(ctx)
-		id := r.PathValue("id")
-		if !mediagate.ValidID(mediagate.PrefixJob, id) {
-			writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "job %s not found", id))
+		id, ok := pathID(w, r, mediagate.PrefixJob, "job")
+		if !ok {
 			return
 		}
 		j, err := h.store.CancelJob(ctx, p.AccountID, id, h.now())

@@ -21,9 +21,8 @@ func handleGetJob(h *jobs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		p := principalFrom(ctx)
-		id := r.PathValue("id")
-		if !mediagate.ValidID(mediagate.PrefixJob, id) {
-			writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "job %s not found", id))
+		id, ok := pathID(w, r, mediagate.PrefixJob, "job")
+		if !ok {
 			return
 		}
 		var wait time.Duration

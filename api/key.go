@@ -110,9 +110,8 @@ func handleListKeys(keys mediagate.KeyStore) http.Handler {
 
 func handleRevokeKey(keys mediagate.KeyStore, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !mediagate.ValidID(mediagate.PrefixKey, id) {
-			writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "key %q not found", id))
+		id, ok := pathID(w, r, mediagate.PrefixKey, "key")
+		if !ok {
 			return
 		}
 		if err := keys.RevokeKey(r.Context(), principalFrom(r.Context()).AccountID, id, now()); err != nil {

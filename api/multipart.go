@@ -12,9 +12,8 @@ import (
 // answers the error: ENOTFOUND, ECONFLICT if it is no longer pending, EGONE if
 // its upload deadline has passed.
 func (u *uploads) pendingObject(w http.ResponseWriter, r *http.Request) (*mediagate.Object, bool) {
-	id := r.PathValue("id")
-	if !mediagate.ValidID(mediagate.PrefixObject, id) {
-		writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "upload %q not found", id))
+	id, ok := pathID(w, r, mediagate.PrefixObject, "upload")
+	if !ok {
 		return nil, false
 	}
 	o, err := u.objects.Object(r.Context(), principalFrom(r.Context()).AccountID, id)

@@ -26,9 +26,8 @@ type objects struct {
 
 // object loads the caller's object named in the path, or answers ENOTFOUND.
 func (h *objects) object(w http.ResponseWriter, r *http.Request) (*mediagate.Object, bool) {
-	id := r.PathValue("id")
-	if !mediagate.ValidID(mediagate.PrefixObject, id) {
-		writeError(w, r, mediagate.Errorf(mediagate.ENOTFOUND, "object %q not found", id))
+	id, ok := pathID(w, r, mediagate.PrefixObject, "object")
+	if !ok {
 		return nil, false
 	}
 	o, err := h.store.Object(r.Context(), principalFrom(r.Context()).AccountID, id)
