@@ -38,6 +38,9 @@ const (
 	thumbDecodes     = 2
 	thumbJPEGQuality = 80
 	thumbCache       = "private, max-age=86400" // objects never change; a day keeps a browser from asking again
+	// thumbVersion ends the ETag, so a browser holding a thumbnail made
+	// otherwise asks again: 2 turns JPEGs as their EXIF Orientation says.
+	thumbVersion = "v2"
 )
 
 // thumbMaxBytes bounds the sources read, in bytes. A variable for tests.
@@ -54,19 +57,28 @@ func newThumbnails(obj *objects) *thumbnails {
 	return &thumbnails{objects: obj, slots: make(chan struct{}, thumbDecodes)}
 }
 
-// thumbFormat reads one type of source: its header, and all of it.
+// thumbFormat reads one type of source: its header, all of it, and how it
+// is to be shown.
 type thumbFormat struct {
 	config func(io.Reader) (image.Config, error)
 	decode func(io.Reader) (image.Image, error) // a GIF's first frame
+	// orientation is the EXIF Orientation (1 to 8) of a source that begins
+	// with its first thumbHeadBytes; nil for a type always shown as stored.
+	orientation func(head []byte) int
 }
 
 // thumbFormats are the types thumbnails are made of, by content type.
 var thumbFormats = map[string]thumbFormat{
-	"image/jpeg": {jpeg.DecodeConfig, jpeg.Decode},
-	"image/png":  {png.DecodeConfig, png.Decode},
-	"image/gif":  {gif.DecodeConfig, gif.Decode},
-	"image/webp": {webp.DecodeConfig, webp.Decode},
+	"image/jpeg": {jpeg.DecodeConfig, jpeg.Decode, exifOrientation},
+	"image/png":  {png.DecodeConfig, png.Decode, nil},
+	"image/gif":  {gif.DecodeConfig, gif.Decode, nil},
+	"image/webp": {webp.DecodeConfig, webp.Decode, nil},
 }
+
+// thumbHeadBytes is how much of a source is read first: all exifOrientation
+// needs, and nearly every header. The decoders are given these bytes again
+// from memory, not from the store.
+const thumbHeadBytes = exifHeadBytes
 
 // thumbnail is a thumbnail encoded.
 type thumbnail struct {
@@ -77,13 +89,16 @@ type thumbnail struct {
 // handleThumbnail answers a copy of a ready JPEG, PNG, GIF (its first
 // frame) or WebP object whose longer side is ?size= pixels (32 to 1024,
 // default 256), never upscaled: a smaller source comes back at its own size.
-// It is a JPEG if the source is opaque, else a PNG.
+// A JPEG is turned and mirrored as its EXIF Orientation says, after scaling,
+// so a photo taken with the phone on its side comes back upright. It is a
+// JPEG if the source is opaque, else a PNG.
 //
 // Its encoded bytes are charged at the download price once they are made
 // and before they are sent (X-Mg-Charged says how much); short credit is 402
-// and no body. Objects never change, so the ETag is the object's SHA-256 and
-// the size, and a matching If-None-Match is 304, neither made nor charged. A
-// HEAD answers the validators only, and is not charged either.
+// and no body. Objects never change, so the ETag is the object's SHA-256,
+// the size and thumbVersion, and a matching If-None-Match is 304, neither
+// made nor charged. A HEAD answers the validators only, and is not charged
+// either.
 //
 // Another type is 415; a source over 64 MiB, or whose header says it is
 // over 50 megapixels, is 413 before it is decoded; an object not ready 409.
@@ -103,7 +118,7 @@ func handleThumbnail(h *thumbnails) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		etag := `"` + o.SHA256 + "-" + strconv.Itoa(size) + `"`
+		etag := `"` + o.SHA256 + "-" + strconv.Itoa(size) + "-" + thumbVersion + `"`
 		validators := func() {
 			w.Header().Set("ETag", etag)
 			w.Header().Set("Cache-Control", thumbCache)
@@ -175,8 +190,13 @@ func thumbSource(o *mediagate.Object) (thumbFormat, error) {
 }
 
 // make reads o's header, refuses a source over thumbMaxPixels, then decodes
-// it in one of the node's slots (waiting for one until ctx ends), scales it
-// and encodes the result.
+// it in one of the node's slots (waiting for one until ctx ends), scales it,
+// turns it as its orientation says and encodes the result.
+//
+// The source's first thumbHeadBytes are read once, for its orientation and
+// header, and replayed to the decoder; only a header that goes on past them
+// (a JPEG with large APP segments first) has the source read again from its
+// start.
 func (h *thumbnails) make(ctx context.Context, o *mediagate.Object, f thumbFormat, size int) (thumbnail, error) {
 	rc, _, err := h.objects.blobs.Open(ctx, o.Key)
 	if err != nil {
@@ -184,8 +204,17 @@ func (h *thumbnails) make(ctx context.Context, o *mediagate.Object, f thumbForma
 	}
 	defer rc.Close()
 	src := &errReader{r: rc}
-	read := func() io.Reader { return bufio.NewReader(io.LimitReader(src, thumbMaxBytes)) }
-	cfg, err := f.config(read())
+	rest := io.LimitReader(src, thumbMaxBytes)
+	head, _ := io.ReadAll(io.LimitReader(rest, thumbHeadBytes))
+	if src.err != nil {
+		return thumbnail{}, fmt.Errorf("thumbnail of %s: read its bytes: %w", o.ID, src.err)
+	}
+	orientation := 1
+	if f.orientation != nil {
+		orientation = f.orientation(head)
+	}
+	replay := func() io.Reader { return bufio.NewReader(io.MultiReader(bytes.NewReader(head), rest)) }
+	cfg, err := f.config(replay())
 	if err != nil {
 		return thumbnail{}, undecodable(o, src, err)
 	}
@@ -193,8 +222,12 @@ func (h *thumbnails) make(ctx context.Context, o *mediagate.Object, f thumbForma
 		return thumbnail{}, mediagate.Errorf(mediagate.ETOOLARGE, "image %s is %d×%d pixels (%.1f megapixels); thumbnails are made of images of at most %d megapixels",
 			o.ID, cfg.Width, cfg.Height, float64(px)/1e6, thumbMaxPixels/1_000_000)
 	}
-	if _, err := rc.Seek(0, io.SeekStart); err != nil {
-		return thumbnail{}, fmt.Errorf("thumbnail of %s: rewind its bytes: %w", o.ID, err)
+	read := replay
+	if src.n > int64(len(head)) { // the header went on past head: read from the start again
+		if _, err := rc.Seek(0, io.SeekStart); err != nil {
+			return thumbnail{}, fmt.Errorf("thumbnail of %s: rewind its bytes: %w", o.ID, err)
+		}
+		read = func() io.Reader { return bufio.NewReader(io.LimitReader(src, thumbMaxBytes)) }
 	}
 	select {
 	case h.slots <- struct{}{}:
@@ -213,7 +246,9 @@ func (h *thumbnails) make(ctx context.Context, o *mediagate.Object, f thumbForma
 	if err != nil {
 		return thumbnail{}, err
 	}
-	t, err := encodeThumbnail(dst, opaque)
+	// Turned after scaling, the cheaper way round: the longer side is size
+	// either way, and scale never upscales.
+	t, err := encodeThumbnail(orient(dst, orientation), opaque)
 	if err != nil {
 		return thumbnail{}, fmt.Errorf("thumbnail of %s: %w", o.ID, err)
 	}
@@ -289,14 +324,16 @@ func undecodable(o *mediagate.Object, src *errReader, err error) error {
 }
 
 // errReader remembers the first error of r other than io.EOF, so a failed
-// read is told from bytes that do not decode.
+// read is told from bytes that do not decode, and counts the bytes read.
 type errReader struct {
 	r   io.Reader
 	err error
+	n   int64
 }
 
 func (e *errReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
+	e.n += int64(n)
 	if err != nil && err != io.EOF && e.err == nil {
 		e.err = err
 	}

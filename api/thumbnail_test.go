@@ -195,11 +195,12 @@ func TestThumbnailCharge(t *testing.T) {
 		t.Fatalf("last ledger entry %+v, want a thumbnail settle of %d", e, cost)
 	}
 
-	// Cached: the ETag names the object's bytes and the size; a match is
-	// 304, with no body and no charge.
+	// Cached: the ETag names the object's bytes, the size and the version
+	// of the thumbnails (v2 turns JPEGs upright); a match is 304, with no
+	// body and no charge.
 	etag := r.Header.Get("ETag")
-	if etag != `"`+o.SHA256+`-512"` || r.Header.Get("Cache-Control") != "private, max-age=86400" {
-		t.Fatalf("ETag=%q Cache-Control=%q, want the object's SHA-256 and the size, private for a day", etag, r.Header.Get("Cache-Control"))
+	if etag != `"`+o.SHA256+`-512-v2"` || r.Header.Get("Cache-Control") != "private, max-age=86400" {
+		t.Fatalf("ETag=%q Cache-Control=%q, want the object's SHA-256, the size and v2, private for a day", etag, r.Header.Get("Cache-Control"))
 	}
 	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
 		r := s.thumb(t, tok, o.ID, "512", "If-None-Match", inm).status(t, 304)
@@ -214,10 +215,15 @@ func TestThumbnailCharge(t *testing.T) {
 	cost2 := charged(t, r)
 	s.balance(t, acct, 100_000-cost-cost2, 0)
 	// HEAD tells the validators, free.
-	if r := s.do(t, "HEAD", "/v1/objects/"+o.ID+"/thumbnail", tok, nil).status(t, 200); r.Header.Get("ETag") != `"`+o.SHA256+`-256"` {
+	if r := s.do(t, "HEAD", "/v1/objects/"+o.ID+"/thumbnail", tok, nil).status(t, 200); r.Header.Get("ETag") != `"`+o.SHA256+`-256-v2"` {
 		t.Fatalf("HEAD ETag=%q", r.Header.Get("ETag"))
 	}
 	s.balance(t, acct, 100_000-cost-cost2, 0)
+	// One cached before v2, perhaps sideways, is made (the same bytes) and
+	// charged again.
+	r = s.thumb(t, tok, o.ID, "512", "If-None-Match", `"`+o.SHA256+`-512"`)
+	decodeThumb(t, r, "image/jpeg")
+	s.balance(t, acct, 100_000-2*cost-cost2, 0)
 
 	// Short credit: 402 with the figures, no image, nothing charged.
 	poor, poorAcct := s.funded(t, "b@example.com", cost-1)
@@ -296,4 +302,102 @@ func TestThumbnailTiny(t *testing.T) {
 	if b := decodeThumb(t, s.thumb(t, tok, o.ID, ""), "image/png").Bounds(); b.Dx() != 2 || b.Dy() != 2 {
 		t.Fatalf("thumbnail of a 2×2 PNG is %v, want 2×2", b)
 	}
+}
+
+// quadrants is a w×h image whose top left quarter is red, top right green,
+// bottom left blue and bottom right white.
+func quadrants(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := [2][2]color.RGBA{
+				{{255, 0, 0, 255}, {0, 255, 0, 255}},
+				{{0, 0, 255, 255}, {255, 255, 255, 255}},
+			}[2*y/h][2*x/w]
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// withOrientation is src, a JPEG, with an Exif APP1 after its SOI whose
+// IFD0 (little-endian) says Orientation o, after a Make, then pad: APP2
+// segments of 64 KiB each.
+func withOrientation(t *testing.T, src []byte, o uint16, pad int) []byte {
+	t.Helper()
+	if !bytes.HasPrefix(src, []byte{0xFF, 0xD8}) {
+		t.Fatal("not a JPEG")
+	}
+	tiff := []byte("II*\x00\x08\x00\x00\x00")
+	tiff = binary.LittleEndian.AppendUint16(tiff, 2)                    // entries
+	tiff = append(tiff, 0x0F, 0x01, 2, 0, 4, 0, 0, 0, 'A', 'c', 'm', 0) // Make "Acm", inline ASCII
+	tiff = append(tiff, 0x12, 0x01, 3, 0, 1, 0, 0, 0, byte(o), byte(o>>8), 0, 0)
+	tiff = append(tiff, 0, 0, 0, 0) // no IFD1
+	app1 := append([]byte("Exif\x00\x00"), tiff...)
+	b := []byte{0xFF, 0xD8, 0xFF, 0xE1}
+	b = binary.BigEndian.AppendUint16(b, uint16(2+len(app1)))
+	b = append(b, app1...)
+	for range pad {
+		b = append(b, 0xFF, 0xE2, 0xFF, 0xFF)
+		b = append(b, make([]byte, 0xFFFF-2)...)
+	}
+	return append(b, src[2:]...)
+}
+
+// TestThumbnailOrientation: a JPEG comes back turned as its EXIF
+// Orientation says, its sides swapped for 5 to 8, the longer still the size
+// asked for and never upscaled.
+func TestThumbnailOrientation(t *testing.T) {
+	s := thumbServer(t)
+	tok, _ := s.funded(t, "a@example.com", 1_000_000)
+	var (
+		red   = color.RGBA{255, 0, 0, 255}
+		green = color.RGBA{0, 255, 0, 255}
+		blue  = color.RGBA{0, 0, 255, 255}
+		white = color.RGBA{255, 255, 255, 255}
+	)
+	landscape := jpegOf(t, quadrants(400, 200))
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		size    string
+		w, h    int
+		corners [4]color.RGBA // top left, top right, bottom left, bottom right
+	}{
+		{"no EXIF", landscape, "100", 100, 50, [4]color.RGBA{red, green, blue, white}},
+		{"1", withOrientation(t, landscape, 1, 0), "100", 100, 50, [4]color.RGBA{red, green, blue, white}},
+		{"3: turned 180°", withOrientation(t, landscape, 3, 0), "100", 100, 50, [4]color.RGBA{white, blue, green, red}},
+		{"6: turned clockwise", withOrientation(t, landscape, 6, 0), "100", 50, 100, [4]color.RGBA{blue, red, white, green}},
+		{"8: turned anticlockwise", withOrientation(t, landscape, 8, 0), "100", 50, 100, [4]color.RGBA{green, white, red, blue}},
+		{"2: mirrored", withOrientation(t, landscape, 2, 0), "100", 100, 50, [4]color.RGBA{green, red, white, blue}},
+		{"6, stored portrait", withOrientation(t, jpegOf(t, quadrants(200, 400)), 6, 0), "100", 100, 50, [4]color.RGBA{blue, red, white, green}},
+		{"6, not upscaled", withOrientation(t, jpegOf(t, quadrants(40, 20)), 6, 0), "256", 20, 40, [4]color.RGBA{blue, red, white, green}},
+		// The header ends past the first 128 KiB, which are read for
+		// the orientation: the source is read again from its start.
+		{"6 before 192 KiB of APP2", withOrientation(t, landscape, 6, 3), "100", 50, 100, [4]color.RGBA{blue, red, white, green}},
+		{"9: not an orientation", withOrientation(t, landscape, 9, 0), "100", 100, 50, [4]color.RGBA{red, green, blue, white}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := s.upload(t, tok, "photo.jpg", "image/jpeg", tc.data)
+			img := decodeThumb(t, s.thumb(t, tok, o.ID, tc.size), "image/jpeg")
+			b := img.Bounds()
+			if b.Dx() != tc.w || b.Dy() != tc.h {
+				t.Fatalf("thumbnail is %d×%d, want %d×%d", b.Dx(), b.Dy(), tc.w, tc.h)
+			}
+			const in = 2 // pixels in from each side, clear of the JPEG's ringing at the edges
+			for i, p := range []image.Point{{in, in}, {b.Dx() - 1 - in, in}, {in, b.Dy() - 1 - in}, {b.Dx() - 1 - in, b.Dy() - 1 - in}} {
+				r, g, bl, _ := img.At(b.Min.X+p.X, b.Min.Y+p.Y).RGBA()
+				got := color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}
+				if want := tc.corners[i]; !near(got, want) {
+					t.Errorf("pixel at %v is %v, want %v", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+// near reports whether a and b are the same colour but for a JPEG's loss.
+func near(a, b color.RGBA) bool {
+	d := func(x, y uint8) bool { return int(x)-int(y) < 48 && int(y)-int(x) < 48 }
+	return d(a.R, b.R) && d(a.G, b.G) && d(a.B, b.B)
 }
