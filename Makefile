@@ -43,9 +43,14 @@ screenshots: deps
 # fuzz runs each fuzz target for a while (FUZZTIME, default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./urlsign
-	$(GO) test -run '^$$' -fuzz FuzzSanitizeFilename -fuzztime $(FUZZTIME) ./api
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./urlsign
+	$(GO) test -run '^$$' -fuzz '^FuzzSanitizeFilename$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzEXIFOrientation$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./internal/safedial
+	$(GO) test -run '^$$' -fuzz '^FuzzPublic$$' -fuzztime $(FUZZTIME) ./internal/safedial
+	$(GO) test -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $(FUZZTIME) ./examples/wavstats
 
 bench: build
 	bash bench/run.sh
