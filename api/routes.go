@@ -136,7 +136,7 @@ func routes(d Deps) []route {
 		{"GET /v1/objects/{id}/content", read(handleContent(obj)), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
 			Summary: "Redirect (302) to a fresh download URL.", Status: 302, Params: []param{id}}},
 		{"GET /v1/objects/{id}/thumbnail", read(handleThumbnail(newThumbnails(obj))), operation{Tag: "objects", Auth: mediagate.ScopeObjectsRead,
-			Summary: "A downscaled copy of a ready JPEG, PNG, GIF or WebP image: JPEG if opaque, else PNG; charged at the download price (X-Mg-Charged); ETag and If-None-Match (304, free). 415 for other types, 413 over 50 megapixels or 64 MiB, 409 if not ready.",
+			Summary: "A downscaled copy of a ready JPEG, PNG, GIF or WebP image, a JPEG turned upright as its EXIF Orientation says: JPEG if opaque, else PNG; charged at the download price (X-Mg-Charged); ETag and If-None-Match (304, free). 415 for other types, 413 over 50 megapixels or 64 MiB, 409 if not ready.",
 			Body:    "image/*", Params: []param{id, queryParam("size", "integer", "The longer side in pixels, 32 to 1024 (default 256); never upscaled.")}}},
 
 		{"GET /v1/account/webhook-secret", anyone(handleWebhookSecret(d.WebhookKey)), operation{Tag: "jobs", Auth: "any",
