@@ -25,34 +25,23 @@ func testExpireHolds(t *testing.T, s mediagate.Store) {
 	_, err = s.Settle(ctx, settled.ID, 5)
 	must(t, err, "Settle")
 
-	n, err := s.ExpireHolds(ctx, h1.ExpiresAt, 10) // strictly before
-	must(t, err, "ExpireHolds")
-	if n != 0 {
-		t.Fatalf("ExpireHolds(at h1's expiry)=%d, want 0", n)
+	// expire runs ExpireHolds(at, limit) and fails unless it expired want.
+	expire := func(what string, at time.Time, limit int, want int) {
+		t.Helper()
+		n, err := s.ExpireHolds(ctx, at, limit)
+		must(t, err, "ExpireHolds("+what+")")
+		if n != want {
+			t.Fatalf("ExpireHolds(%s)=%d, want %d", what, n, want)
+		}
 	}
-	n, err = s.ExpireHolds(ctx, h2.ExpiresAt.Add(time.Microsecond), 1)
-	must(t, err, "ExpireHolds")
-	if n != 1 {
-		t.Fatalf("ExpireHolds(after h2, limit 1)=%d, want 1", n)
-	}
+	expire("at h1's expiry", h1.ExpiresAt, 10, 0) // strictly before
+	expire("after h2, limit 1", h2.ExpiresAt.Add(time.Microsecond), 1, 1)
 	checkBalance(t, s, a.ID, 95, 30) // h1 first: the oldest deadline
 	checkBalance(t, s, b.ID, 100, 20)
-	n, err = s.ExpireHolds(ctx, h2.ExpiresAt.Add(time.Microsecond), 10)
-	must(t, err, "ExpireHolds")
-	if n != 1 {
-		t.Fatalf("ExpireHolds(after h2, again)=%d, want 1", n)
-	}
+	expire("after h2, again", h2.ExpiresAt.Add(time.Microsecond), 10, 1)
 	checkBalance(t, s, b.ID, 100, 0)
-	n, err = s.ExpireHolds(ctx, h2.ExpiresAt.Add(time.Microsecond), 10)
-	must(t, err, "ExpireHolds")
-	if n != 0 {
-		t.Fatalf("ExpireHolds(nothing left)=%d, want 0", n)
-	}
-	n, err = s.ExpireHolds(ctx, h3.ExpiresAt.Add(time.Hour), 0)
-	must(t, err, "ExpireHolds(limit 0)")
-	if n != 0 {
-		t.Fatalf("ExpireHolds(limit 0)=%d, want 0", n)
-	}
+	expire("nothing left", h2.ExpiresAt.Add(time.Microsecond), 10, 0)
+	expire("limit 0", h3.ExpiresAt.Add(time.Hour), 0, 0)
 	checkBalance(t, s, a.ID, 95, 30)
 
 	_, err = s.Settle(ctx, h1.ID, 1)
